@@ -1,0 +1,56 @@
+"""Markdown tables from benchmark records, and the README block they replace."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from lanser_fast.bench.record import Record, describe_machine
+
+README_START = "<!-- bench-table:start -->"
+README_END = "<!-- bench-table:end -->"
+
+
+def markdown_table(record: Record) -> str:
+    """One row per contender; ours first within each stage/workload, ratio vs ours' median."""
+    lines = [
+        f"Measured {record.date} at commit `{record.commit}` on: "
+        f"{describe_machine(record.machine)}. Medians over timed repeats (min–max).",
+        "",
+        "| stage | workload | implementation | role | threads | throughput | ours ÷ this |",
+        "|---|---|---|---|---:|---:|---:|",
+    ]
+    groups: dict[tuple[str, str], list] = {}
+    for m in record.results:
+        groups.setdefault((m.stage, m.workload), []).append(m)
+    for (stage, workload), members in groups.items():
+        ours = next((m for m in members if m.role == "ours"), None)
+        members.sort(key=lambda m: (m.role != "ours", -m.median))
+        for m in members:
+            ratio = ""
+            if ours is not None and m is not ours and m.unit == ours.unit:
+                ratio = f"{ours.median / m.median:.2f}×"
+            lines.append(
+                f"| {stage} | {workload} | {m.impl} | {m.role} | {m.threads} | "
+                f"{_num(m.median)} {m.unit} ({_num(m.min)}–{_num(m.max)}) | {ratio} |")
+    return "\n".join(lines) + "\n"
+
+
+def update_readme(readme: str | os.PathLike, record: Record) -> None:
+    """Replace the block between the bench-table markers of ``readme`` with the record's table."""
+    path = Path(readme)
+    text = path.read_text(encoding="utf-8")
+    pattern = re.compile(re.escape(README_START) + r".*?" + re.escape(README_END), re.DOTALL)
+    if not pattern.search(text):
+        raise ValueError(f"{path}: no '{README_START}' … '{README_END}' block to replace")
+    block = f"{README_START}\n{markdown_table(record)}{README_END}"
+    path.write_text(pattern.sub(lambda _: block, text), encoding="utf-8")
+
+
+def _num(value: float) -> str:
+    if value >= 100:
+        return f"{value:,.0f}"
+    if value >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"

@@ -1,0 +1,142 @@
+"""The ``lanser-fast`` command: parse, build a config, call the library, show progress.
+
+Heavy imports live inside each command so ``lanser-fast --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+app = typer.Typer(
+    name="lanser-fast",
+    help="LanSER at scale: decode speech corpora, and (stage by stage) transcribe, weak-label "
+         "and train speech-emotion models. Every command reports throughput in audio-hours per "
+         "device-hour.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.command()
+def doctor(
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON instead of a "
+                                                       "table."),
+) -> None:
+    """Show what this machine can run, with versions and what each missing piece disables.
+
+    Covers torch and CUDA, DALI, Triton, TensorRT, CTranslate2 devices and compute types, ONNX
+    Runtime providers, PyAV/FFmpeg, libsndfile, espeak-ng and ffmpeg.
+    """
+    from lanser_fast.doctor import run_checks
+
+    checks = run_checks()
+    if as_json:
+        typer.echo(json.dumps([c.as_dict() for c in checks], indent=2))
+        return
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title="lanser-fast doctor")
+    for column in ("component", "version", "status", "found", "without it"):
+        table.add_column(column, overflow="fold")
+    for c in checks:
+        table.add_row(escape(c.name), escape(c.version or "-"),
+                      "[green]ok[/]" if c.ok else "[yellow]missing[/]", escape(c.detail),
+                      escape(c.disables))
+    Console().print(table)
+
+
+@app.command()
+def decode(
+    inputs: List[str] = typer.Argument(..., help="Audio files, folders (searched recursively), "
+                                                  "JSONL/CSV/TSV/Parquet manifests (column "
+                                                  "'path'; optional id, offset_s, duration_s), "
+                                                  "Parquet with embedded audio, .tar shards "
+                                                  "(WebDataset), globs or fsspec URLs."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder of Parquet shards (one "
+                                                      "row per input: id, path, offset_s, "
+                                                      "duration_s, audio_flags, error_stage, "
+                                                      "error) plus _run.json. Re-running skips "
+                                                      "ids already there."),
+    wav_dir: Optional[Path] = typer.Option(None, "--wav-dir", help="Also write each decoded "
+                                                                   "utterance as 32-bit float "
+                                                                   "mono WAV '<id>.wav' here."),
+    sample_rate: int = typer.Option(16000, "--sample-rate", min=1000, max=384000,
+                                    help="Output sample rate in Hz."),
+    threads: int = typer.Option(0, "--threads", min=0, help="Decode threads (0: one per CPU)."),
+) -> None:
+    """Decode audio to 16 kHz mono float32: one row per input, throughput printed.
+
+    Any format, sample rate and channel count. Each input yields one row: a result, or an error
+    row naming the reason (the run goes on). Re-running the same command resumes.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from lanser_fast.audio.corpus import decode_corpus
+    from lanser_fast.manifest import ManifestError, open_inputs
+
+    try:
+        items = open_inputs(inputs)
+    except ManifestError as exc:
+        raise typer.BadParameter(str(exc), param_hint="INPUTS") from None
+    with Progress(TextColumn("decode"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[audio]}"), TimeElapsedColumn()) as progress:
+        task = progress.add_task("decode", total=None, audio="")
+        decoded = {"s": 0.0}
+
+        def on_row(row: dict) -> None:
+            if not row["error"]:
+                decoded["s"] += row["duration_s"]
+            progress.update(task, advance=1, audio=f"{decoded['s'] / 60:.1f} min of audio")
+
+        summary = decode_corpus(items, out, threads=threads, wav_dir=wav_dir,
+                                sample_rate=sample_rate, on_row=on_row)
+    errors = ", ".join(f"{k} {v}" for k, v in summary.errors.most_common()) or "none"
+    typer.echo(f"{summary.rows} rows written to {out} ({summary.skipped} already done); "
+               f"errors: {errors}")
+    typer.echo(f"decoded {summary.audio_s / 3600:.4f} audio-hours in {summary.wall_s:.2f} s "
+               f"with {summary.threads} threads: "
+               f"{summary.audio_hours_per_device_hour:,.0f} audio-hours per device-hour")
+
+
+@app.command("bench-report")
+def bench_report(
+    record: Path = typer.Argument(..., exists=True, dir_okay=False,
+                                  help="A benchmark record (JSON written by the benchmarks/ "
+                                       "suites)."),
+    readme: Optional[Path] = typer.Option(None, "--readme", help="Replace the table between the "
+                                                                 "bench-table markers of this "
+                                                                 "file instead of printing."),
+) -> None:
+    """Render a benchmark record as the Markdown table of the README.
+
+    Ours vs the references measured in the same run, with the machine named.
+    """
+    from lanser_fast.bench import Record, markdown_table, update_readme
+
+    try:
+        loaded = Record.load(record)
+    except (ValueError, KeyError, json.JSONDecodeError) as exc:
+        raise typer.BadParameter(f"{record}: {exc}", param_hint="RECORD") from None
+    if readme is None:
+        typer.echo(markdown_table(loaded), nl=False)
+        return
+    try:
+        update_readme(readme, loaded)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--readme") from None
+    typer.echo(f"updated the benchmark table in {readme}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,222 @@
+"""Random-weight models with the real architectures, configs, label maps and tokenizers.
+
+Nothing can be downloaded here, so tests and benchmarks build stand-ins of the hub models and
+load them through the very code path users take with hub ids: each model is saved as a folder
+and can be installed into a Hugging Face cache directory under the real repo id, so
+``from_pretrained("FacebookAI/roberta-large-mnli")`` resolves offline (``HF_HOME`` +
+``HF_HUB_OFFLINE=1``).
+
+Sizes: Whisper ``tiny`` … ``large-v3``/``large-v3-turbo`` use the published dimensions; the NLI
+families take ``tiny`` (for tests), ``base`` (roberta-base-sized, for benchmarks) or ``large``
+(the published size). The output layers are scaled up so the argmax of a random model is never
+a near-tie that fp32 rounding could flip (exact-token and exact-label tests stay stable).
+
+    python -m tools.tiny_models --hf-home .lanser-cache/hf      # the default test set
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import shutil
+from pathlib import Path
+from typing import Sequence
+
+WHISPER_SIZES = {
+    #                 d_model, enc layers, dec layers, heads, n_mels, languages
+    "tiny": (384, 4, 4, 6, 80, 99),
+    "base": (512, 6, 6, 8, 80, 99),
+    "small": (768, 12, 12, 12, 80, 99),
+    "medium": (1024, 24, 24, 16, 80, 99),
+    "large-v3": (1280, 32, 32, 20, 128, 100),
+    "large-v3-turbo": (1280, 32, 4, 20, 128, 100),
+}
+WHISPER_HUB_IDS = {size: f"openai/whisper-{size}" for size in WHISPER_SIZES}
+
+NLI_SIZES = {
+    #         hidden, layers (BART: per stack), heads, ffn
+    "tiny": (64, 2, 4, 256),
+    "base": (768, 12, 12, 3072),
+    "large": (1024, 24, 16, 4096),
+}
+NLI_HUB_IDS = {"roberta": "FacebookAI/roberta-large-mnli", "bart": "facebook/bart-large-mnli"}
+
+WHISPER_LOGIT_SCALE = 8.0  # multiplies the decoder's final LayerNorm weight (logits are tied)
+# Random transformers at the default init (std 0.02) give every hypothesis almost the same
+# logits: label scores tie to 1e-4. A wider init makes the output depend on the label token.
+NLI_INIT_STD = 0.2
+NLI_LOGIT_SCALE = 2.0  # multiplies the classifier's output projection
+
+
+def build_whisper(out_dir: str | Path, size: str = "tiny", *, seed: int = 0) -> Path:
+    """A random-weight ``WhisperForConditionalGeneration`` with ``size``'s published config,
+    generation config, tokenizer and feature extractor, saved to ``out_dir``."""
+    import torch
+    from transformers import (
+        GenerationConfig,
+        WhisperConfig,
+        WhisperFeatureExtractor,
+        WhisperForConditionalGeneration,
+    )
+    from whisper.tokenizer import get_tokenizer
+
+    from tools.bpe_tokenizers import whisper_tokenizer
+
+    d_model, enc_layers, dec_layers, heads, n_mels, n_langs = WHISPER_SIZES[size]
+    tok = get_tokenizer(multilingual=True, num_languages=n_langs)
+    suppress = sorted(set(tok.non_speech_tokens)
+                      | {tok.sot, tok.sot_lm, tok.sot_prev, tok.no_speech})
+    config = WhisperConfig(
+        vocab_size=tok.encoding.n_vocab,
+        num_mel_bins=n_mels,
+        d_model=d_model,
+        encoder_layers=enc_layers,
+        decoder_layers=dec_layers,
+        encoder_attention_heads=heads,
+        decoder_attention_heads=heads,
+        encoder_ffn_dim=4 * d_model,
+        decoder_ffn_dim=4 * d_model,
+        max_source_positions=1500,
+        max_target_positions=448,
+        pad_token_id=tok.eot,
+        bos_token_id=tok.eot,
+        eos_token_id=tok.eot,
+        decoder_start_token_id=tok.sot,
+        begin_suppress_tokens=[tok.encoding.encode(" ")[0], tok.eot],
+        suppress_tokens=suppress,
+        architectures=["WhisperForConditionalGeneration"],
+    )
+    torch.manual_seed(seed)
+    model = WhisperForConditionalGeneration(config).eval()
+    with torch.no_grad():
+        model.model.decoder.layer_norm.weight.mul_(WHISPER_LOGIT_SCALE)
+    lang_to_id = {f"<|{code}|>": tok.encoding.encode_single_token(f"<|{code}|>")
+                  for code in tok.all_language_codes}
+    model.generation_config = GenerationConfig(
+        decoder_start_token_id=tok.sot,
+        pad_token_id=tok.eot,
+        bos_token_id=tok.eot,
+        eos_token_id=tok.eot,
+        max_length=448,
+        begin_suppress_tokens=config.begin_suppress_tokens,
+        suppress_tokens=suppress,
+        is_multilingual=True,
+        lang_to_id=lang_to_id,
+        task_to_id={"transcribe": tok.transcribe, "translate": tok.translate},
+        no_timestamps_token_id=tok.no_timestamps,
+        prev_sot_token_id=tok.sot_prev,
+        max_initial_timestamp_index=50,
+        alignment_heads=[[dec_layers - 1, h] for h in range(min(heads, 4))],
+    )
+    out = Path(out_dir)
+    model.save_pretrained(out)
+    whisper_tokenizer(n_langs).save_pretrained(out)
+    WhisperFeatureExtractor(feature_size=n_mels).save_pretrained(out)
+    return out
+
+
+def build_nli(out_dir: str | Path, family: str = "roberta", size: str = "tiny", *,
+              seed: int = 0) -> Path:
+    """A random-weight MNLI classifier shaped like roberta-large-mnli (``family="roberta"``,
+    labels CONTRADICTION/NEUTRAL/ENTAILMENT) or bart-large-mnli (``"bart"``, lowercase labels),
+    with the real byte-level BPE tokenizer, saved to ``out_dir``."""
+    import torch
+    from transformers import (
+        BartConfig,
+        BartForSequenceClassification,
+        RobertaConfig,
+        RobertaForSequenceClassification,
+    )
+
+    from tools.bpe_tokenizers import ROBERTA_VOCAB_SIZE, roberta_tokenizer
+
+    hidden, layers, heads, ffn = NLI_SIZES[size]
+    torch.manual_seed(seed)
+    if family == "roberta":
+        labels = ["CONTRADICTION", "NEUTRAL", "ENTAILMENT"]
+        config = RobertaConfig(
+            vocab_size=ROBERTA_VOCAB_SIZE, hidden_size=hidden, num_hidden_layers=layers,
+            num_attention_heads=heads, intermediate_size=ffn, hidden_act="gelu",
+            max_position_embeddings=514, type_vocab_size=1, layer_norm_eps=1e-5,
+            pad_token_id=1, bos_token_id=0, eos_token_id=2, initializer_range=NLI_INIT_STD,
+            id2label=dict(enumerate(labels)), label2id={n: i for i, n in enumerate(labels)},
+            architectures=["RobertaForSequenceClassification"],
+        )
+        model = RobertaForSequenceClassification(config).eval()
+        head = model.classifier.out_proj
+        tokenizer = roberta_tokenizer("RobertaTokenizer")
+    elif family == "bart":
+        labels = ["contradiction", "neutral", "entailment"]
+        config = BartConfig(
+            vocab_size=ROBERTA_VOCAB_SIZE, d_model=hidden, encoder_layers=layers,
+            decoder_layers=layers, encoder_attention_heads=heads, decoder_attention_heads=heads,
+            encoder_ffn_dim=ffn, decoder_ffn_dim=ffn, activation_function="gelu",
+            max_position_embeddings=1024, pad_token_id=1, bos_token_id=0, eos_token_id=2,
+            decoder_start_token_id=2, forced_bos_token_id=0, scale_embedding=False,
+            init_std=NLI_INIT_STD,
+            id2label=dict(enumerate(labels)), label2id={n: i for i, n in enumerate(labels)},
+            architectures=["BartForSequenceClassification"],
+        )
+        model = BartForSequenceClassification(config).eval()
+        head = model.classification_head.out_proj
+        tokenizer = roberta_tokenizer("BartTokenizer")
+    else:
+        raise ValueError(f"unknown NLI family {family!r}: use 'roberta' or 'bart'")
+    with torch.no_grad():
+        head.weight.mul_(NLI_LOGIT_SCALE)
+    out = Path(out_dir)
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return out
+
+
+def install_in_hf_cache(model_dir: str | Path, repo_id: str, hf_home: str | Path) -> Path:
+    """Copy ``model_dir`` into ``hf_home``'s hub cache as ``repo_id`` (revision ``main``), the
+    layout huggingface_hub resolves offline. Returns the snapshot folder."""
+    model_dir = Path(model_dir)
+    digest = hashlib.sha1()
+    for path in sorted(model_dir.rglob("*")):
+        if path.is_file():
+            digest.update(path.relative_to(model_dir).as_posix().encode())
+            digest.update(path.read_bytes())
+    commit = digest.hexdigest()
+    repo = Path(hf_home) / "hub" / ("models--" + repo_id.replace("/", "--"))
+    snapshot = repo / "snapshots" / commit
+    if snapshot.exists():
+        shutil.rmtree(snapshot)
+    shutil.copytree(model_dir, snapshot)
+    (repo / "refs").mkdir(parents=True, exist_ok=True)
+    (repo / "refs" / "main").write_text(commit)
+    return snapshot
+
+
+def build_test_models(hf_home: str | Path, *, whisper_size: str = "tiny",
+                      nli_size: str = "tiny") -> dict[str, Path]:
+    """Build the default set (Whisper, RoBERTa-MNLI, BART-MNLI) into ``hf_home`` under their
+    real hub ids; the plain folders stay in ``hf_home/local``. Returns hub id -> snapshot."""
+    local = Path(hf_home) / "local"
+    built = {
+        WHISPER_HUB_IDS[whisper_size]: build_whisper(local / f"whisper-{whisper_size}",
+                                                     whisper_size),
+    }
+    for family, repo_id in NLI_HUB_IDS.items():
+        built[repo_id] = build_nli(local / f"{family}-mnli-{nli_size}", family, nli_size)
+    return {repo_id: install_in_hf_cache(path, repo_id, hf_home)
+            for repo_id, path in built.items()}
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--hf-home", required=True, help="HF_HOME to install the models into")
+    parser.add_argument("--whisper", default="tiny", choices=sorted(WHISPER_SIZES),
+                        help="Whisper size (published dimensions)")
+    parser.add_argument("--nli", default="tiny", choices=sorted(NLI_SIZES),
+                        help="NLI model size (tiny for tests, base/large for benchmarks)")
+    args = parser.parse_args(argv)
+    for repo_id, snapshot in build_test_models(args.hf_home, whisper_size=args.whisper,
+                                               nli_size=args.nli).items():
+        print(f"{repo_id:40s} {snapshot}")
+
+
+if __name__ == "__main__":
+    main()
