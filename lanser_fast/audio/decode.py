@@ -227,8 +227,11 @@ def _decode_pyav(fileobj: BinaryIO, label: str, offset_s: float, duration_s: flo
         ctx = stream.codec_context
         if ctx is None or ctx.codec is None:
             raise UnsupportedCodecError(label, "no decoder for the audio stream's codec")
-        if ctx.channels == 0 and stream.channels == 0:
-            raise ZeroChannelsError(label, "the audio stream declares 0 channels")
+        if ctx.channels == 0:
+            # FFmpeg falls back to the file extension when probing fails and then reports an
+            # empty 0-channel stream: that is content it does not recognise, not a header
+            # declaring zero channels (libsndfile reports those for WAV/AIFF above).
+            raise NotAudioError(label, "no decodable audio stream (probing found no channels)")
         return _pyav_read(container, stream, label, offset_s, duration_s)
 
 

@@ -1,0 +1,66 @@
+"""Shared fixtures. The environment is set before any Hugging Face import: models resolve from a
+session-local cache under their real hub ids, and nothing touches the network."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # `tools` (builders shared with the benchmarks)
+
+_HF_HOME = os.environ.get("LANSER_TEST_HF_HOME") or tempfile.mkdtemp(prefix="lanser-hf-")
+os.environ["HF_HOME"] = _HF_HOME
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@pytest.fixture(scope="session")
+def hf_home() -> Path:
+    return Path(_HF_HOME)
+
+
+@pytest.fixture(scope="session")
+def hub_models(hf_home) -> dict[str, Path]:
+    """Tiny random-weight Whisper, RoBERTa-MNLI and BART-MNLI installed under their hub ids."""
+    from tools.tiny_models import build_test_models
+
+    return build_test_models(hf_home)
+
+
+@pytest.fixture(scope="session")
+def speech_corpus(tmp_path_factory) -> Path:
+    """Eight espeak-ng clips of 0.5-3 s with manifest.jsonl."""
+    from tools.synth_speech import synthesize_corpus, uniform_durations
+
+    out = tmp_path_factory.mktemp("speech")
+    synthesize_corpus(out, 8, seed=1, durations=uniform_durations(0.5, 3.0))
+    return out
+
+
+def sine(seconds: float, rate: int, freq: float = 440.0, amp: float = 0.5) -> np.ndarray:
+    t = np.arange(round(seconds * rate)) / rate
+    return (amp * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+def pytest_collection_modifyitems(config, items):
+    """GPU/TensorRT tests are skipped (with their marker as the reason) where they cannot run."""
+    import importlib.util
+    import shutil
+    import subprocess
+
+    has_gpu = False
+    if shutil.which("nvidia-smi"):
+        has_gpu = subprocess.run(["nvidia-smi", "-L"], capture_output=True).returncode == 0
+    has_trt = has_gpu and importlib.util.find_spec("tensorrt") is not None
+    for item in items:
+        if "requires_cuda" in item.keywords and not has_gpu:
+            item.add_marker(pytest.mark.skip(reason="requires_cuda: no NVIDIA GPU"))
+        if "requires_tensorrt" in item.keywords and not has_trt:
+            item.add_marker(pytest.mark.skip(reason="requires_tensorrt: TensorRT not usable"))
