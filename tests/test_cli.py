@@ -1,0 +1,77 @@
+import json
+
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from lanser_fast.cli import app
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize("command,options", [
+    ([], ["doctor", "decode", "bench-report"]),
+    (["doctor"], ["--json"]),
+    (["decode"], ["--out", "--wav-dir", "--sample-rate", "--threads"]),
+    (["bench-report"], ["--readme"]),
+])
+def test_help_describes_every_option(command, options):
+    result = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    for option in options:
+        assert option in result.output
+
+
+def test_doctor_json_lists_the_stack():
+    result = runner.invoke(app, ["doctor", "--json"])
+    assert result.exit_code == 0
+    checks = {c["name"]: c for c in json.loads(result.output)}
+    for name in ("torch", "ctranslate2", "onnxruntime", "DALI", "triton", "TensorRT",
+                 "espeak-ng", "ffmpeg", "av (PyAV)", "soundfile"):
+        assert name in checks
+    assert checks["torch"]["ok"] and checks["soundfile"]["ok"]
+    assert "CPU compute types" in checks["ctranslate2"]["detail"]
+    assert "CPUExecutionProvider" in checks["onnxruntime"]["detail"]
+    missing = [c for c in checks.values() if not c["ok"]]
+    assert all(c["disables"] for c in missing)
+
+
+def test_decode_end_to_end_with_error_rows_and_resume(speech_corpus, tmp_path):
+    (speech_corpus / "broken.wav").write_bytes(b"RIFF....garbage")
+    out, wavs = tmp_path / "out.parquet", tmp_path / "wav"
+    try:
+        result = runner.invoke(app, ["decode", str(speech_corpus), "--out", str(out),
+                                     "--wav-dir", str(wavs), "--threads", "2"])
+        again = runner.invoke(app, ["decode", str(speech_corpus), "--out", str(out)])
+    finally:
+        (speech_corpus / "broken.wav").unlink()
+    assert result.exit_code == 0, result.output
+    assert "audio-hours per device-hour" in result.output
+    table = pq.read_table(out).to_pylist()
+    assert len(table) == 9
+    errors = [r for r in table if r["error"]]
+    assert [r["id"] for r in errors] == ["broken.wav"]
+    assert errors[0]["error_stage"] == "decode" and errors[0]["error"].startswith("not_audio")
+    assert len(list(wavs.glob("*.wav"))) == 8
+    assert "0 rows written" in again.output and "9 already done" in again.output
+    assert pq.read_table(out).num_rows == 9
+    assert json.loads((out / "_run.json").read_text())["stage"] == "decode"
+
+
+def test_decode_bad_manifest_fails_before_work(tmp_path):
+    (tmp_path / "m.csv").write_text("file\nx.wav\n")
+    result = runner.invoke(app, ["decode", str(tmp_path / "m.csv"), "--out",
+                                 str(tmp_path / "o")], env={"COLUMNS": "400"})
+    assert result.exit_code != 0 and "no 'path' column" in result.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_bench_report_prints_table(tmp_path):
+    from lanser_fast.bench import Measurement, Record
+
+    record = Record.new()
+    record.add(Measurement.from_times([1.0], 10.0, stage="decode", workload="w", impl="ours",
+                                      role="ours", unit="audio-h/device-h", threads=2))
+    path = record.save(tmp_path / "r.json")
+    result = runner.invoke(app, ["bench-report", str(path)])
+    assert result.exit_code == 0 and "| decode | w | ours | ours | 2 |" in result.output
