@@ -1,0 +1,64 @@
+"""pytest-benchmark glue: every benchmark adds a Measurement to one record per session.
+
+    pytest benchmarks/ --benchmark-only [--bench-record benchmarks/results/latest.json]
+
+Each test measures one contender (ours or a reference) on a named workload with
+``pedantic`` (warm-up excluded, fixed rounds); ratios are computed from the record, so ours and
+the references always come from the same run. ``lanser-fast bench-report RECORD --readme
+README.md`` turns the record into the README table.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from lanser_fast.bench import Measurement, Record  # noqa: E402
+
+_RECORD: Record | None = None
+
+
+def pytest_addoption(parser):
+    parser.addoption("--bench-record", default=str(ROOT / "benchmarks" / "results" /
+                                                   "latest.json"),
+                     help="where to write the lanser-fast benchmark record (JSON)")
+
+
+@pytest.fixture(scope="session")
+def bench_record() -> Record:
+    global _RECORD
+    if _RECORD is None:
+        _RECORD = Record.new(ROOT)
+    return _RECORD
+
+
+@pytest.fixture()
+def measure(benchmark, bench_record):
+    """``measure(fn, work=..., stage=, workload=, impl=, role=, unit=, threads=, rounds=)``"""
+
+    def run(fn, *, work: float, rounds: int = 5, warmup_rounds: int = 1, **fields):
+        benchmark.group = f"{fields['stage']}: {fields['workload']}"
+        benchmark.extra_info.update({k: v for k, v in fields.items()})
+        benchmark.pedantic(fn, rounds=rounds, warmup_rounds=warmup_rounds, iterations=1)
+        times = list(benchmark.stats.stats.data)
+        measurement = Measurement.from_times(times, work, **fields)
+        bench_record.add(measurement)
+        return measurement
+
+    return run
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _RECORD is not None and _RECORD.results:
+        path = _RECORD.save(session.config.getoption("--bench-record"))
+        print(f"\nlanser-fast benchmark record: {path}")
+        for ratio in _RECORD.ratios():
+            print(f"  {ratio['stage']} [{ratio['workload']}]: {ratio['ours']} is "
+                  f"{ratio['ratio']:.2f}x {ratio['reference']}")
