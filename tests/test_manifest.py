@@ -8,11 +8,11 @@ import textwrap
 import time
 
 import fsspec
-import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import soundfile as sf
+from conftest import sine
 
 from lanser_fast.audio import NotAFileError
 from lanser_fast.manifest import (
@@ -24,8 +24,6 @@ from lanser_fast.manifest import (
     read_results,
     stage_schema,
 )
-
-from conftest import sine
 
 
 @pytest.fixture()
