@@ -45,7 +45,7 @@ def measure(benchmark, bench_record):
 
     def run(fn, *, work: float, rounds: int = 5, warmup_rounds: int = 1, **fields):
         benchmark.group = f"{fields['stage']}: {fields['workload']}"
-        benchmark.extra_info.update({k: v for k, v in fields.items()})
+        benchmark.extra_info.update(fields)
         benchmark.pedantic(fn, rounds=rounds, warmup_rounds=warmup_rounds, iterations=1)
         times = list(benchmark.stats.stats.data)
         measurement = Measurement.from_times(times, work, **fields)

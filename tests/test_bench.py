@@ -31,8 +31,8 @@ def test_record_round_trip_names_the_machine(tmp_path):
     assert data["machine"]["logical_cpus"] >= 1 and data["machine"]["cpu"]
     assert "torch" in data["libraries"]
     loaded = Record.load(path)
-    assert loaded.results == _record().results[:0] + loaded.results
-    assert len(loaded.results) == 2 and loaded.ratios()[0]["ratio"] == 2.0
+    assert loaded.results == _record().results  # fixed times: identical measurements
+    assert loaded.ratios()[0]["ratio"] == 2.0
 
 
 def test_table_and_readme_update(tmp_path):
