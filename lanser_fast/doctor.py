@@ -79,6 +79,17 @@ def _check_audio_io() -> Check:
                  f"libsndfile {soundfile.__libsndfile_version__}", "")
 
 
+def _check_compiled_ops() -> Check:
+    from lanser_fast import compiled
+
+    if not compiled.available():
+        return Check("compiled-ops", False, None, f"not loaded: {compiled.load_error()}",
+                     "the fast CPU log-mel (falls back to the torch reference); reinstall "
+                     "lanser-fast with a C++ compiler present")
+    return Check("compiled-ops", True, _version("lanser-fast"),
+                 f"CPU log-mel kernel dispatched to {compiled.isa()}", "")
+
+
 def _check_soxr() -> Check:
     version = _version("soxr")
     if version is None:
@@ -213,7 +224,7 @@ def _check_ffmpeg() -> Check:
 
 
 _CHECKS = (
-    _check_torch, _check_audio_io, _check_soxr, _check_pyav, _check_ctranslate2,
+    _check_torch, _check_compiled_ops, _check_audio_io, _check_soxr, _check_pyav, _check_ctranslate2,
     _check_faster_whisper, _check_transformers, _check_onnxruntime, _check_triton,
     _check_dali, _check_tensorrt, _check_ray, _check_lhotse, _check_espeak, _check_ffmpeg,
 )

@@ -65,10 +65,10 @@ def decode_corpus(
     done = done_ids(out_dir)
     summary = DecodeSummary(threads=threads)
     start = time.perf_counter()
-    todo = _skip_done(items, done, summary)
+    todo = skip_done(items, done, summary)
     with ShardWriter(out_dir, stage_schema("decode")) as writer, \
             ThreadPoolExecutor(max_workers=threads) as pool:
-        for row in _ordered_map(pool, lambda it: _decode_row(it, sample_rate, wav_dir), todo,
+        for row in ordered_map(pool, lambda it: _decode_row(it, sample_rate, wav_dir), todo,
                                 window=threads * IN_FLIGHT_PER_THREAD):
             writer.write(row)
             summary.rows += 1
@@ -93,7 +93,7 @@ def decode_corpus(
     return summary
 
 
-def _skip_done(items: Iterable[Item], done: set[str], summary: DecodeSummary) -> Iterator[Item]:
+def skip_done(items: Iterable[Item], done: set[str], summary: DecodeSummary) -> Iterator[Item]:
     for item in items:
         if item.id in done:
             summary.skipped += 1
@@ -133,7 +133,7 @@ def _write_wav(wav_dir: Path, item_id: str, samples, sample_rate: int) -> None:
     os.replace(tmp, target)
 
 
-def _ordered_map(pool: ThreadPoolExecutor, fn, items: Iterable, window: int) -> Iterator:
+def ordered_map(pool: ThreadPoolExecutor, fn, items: Iterable, window: int) -> Iterator:
     """``pool.map`` in input order with at most ``window`` items submitted ahead."""
     pending = []
     for item in items:
