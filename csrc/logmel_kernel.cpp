@@ -1,22 +1,22 @@
 // Fused log-mel kernel: framing + window, FFT, power, sparse mel, log, per-utterance floor.
 //
-// Vectorization is across frames, not within one: every value below is a group of LANES frames
-// side by side (layout [position][lane]), so each scalar FFT butterfly becomes one SIMD
-// instruction and the compiler vectorizes plain loops. A real frame of even length n is packed
-// into a complex sequence of n / 2 (even samples real, odd samples imaginary) and unpacked after
-// the FFT, which halves the work; packing one frame (not two frames into the real and imaginary
-// parts) keeps each frame's rounding error relative to its own energy, which matters for quiet
-// frames next to loud ones. The FFT is a mixed-radix Stockham transform (radix 4, 2, 5, 3 and a
-// generic radix for other primes), so any n_fft works; 400 / 2 = 4 * 2 * 5 * 5.
+// Vectorization is across frames, not within one: every value below is a `vf`, a vector of LANES
+// frames side by side (GCC/Clang vector extensions), so each scalar FFT butterfly is one SIMD
+// operation whatever the auto-vectorizer decides (it gave up on the butterfly loops). A real
+// frame of even length n is packed into a complex sequence of n / 2 (even samples real, odd
+// samples imaginary) and unpacked after the FFT, which halves the work; packing one frame (not
+// two frames into the real and imaginary parts) keeps each frame's rounding error relative to
+// its own energy, which matters for quiet frames next to loud ones. The FFT is a mixed-radix
+// Stockham transform (radix 8, 4, 2, 5 and a generic radix for other primes), so any n_fft
+// works; 400 / 2 = 8 * 5 * 5.
 //
 // This file is compiled once per instruction set; LANSER_ENTRY names the entry point.
 #include <algorithm>
 #include <atomic>
-#include <bit>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <limits>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -29,27 +29,36 @@
 namespace lanser {
 namespace {
 
-constexpr int LANES = 16;           // frames per lane group (one AVX-512 register of floats)
-constexpr int BLOCK = LANES;        // frames per FFT call
+// Frames per vector: exactly one register of the target (16 for AVX-512, 8 for AVX2, 4 for
+// SSE2; set by CMakeLists.txt). Wider-than-native vector types are lowered poorly: 16 lanes on
+// AVX2 measured 5x slower than 8.
+#ifndef LANSER_LANES
+#error "compile with -DLANSER_LANES=<floats per SIMD register>"
+#endif
+constexpr int LANES = LANSER_LANES;
+typedef float vf __attribute__((vector_size(LANES * sizeof(float))));
+typedef int32_t vi __attribute__((vector_size(LANES * sizeof(int32_t))));
 constexpr double kPi = 3.14159265358979323846;
+
+inline vf splat(float v) { return vf{} + v; }
 
 struct Stage {
   int p = 0;  // radix
   int m = 0;  // sub-transform length after this stage
-  int s = 0;  // stride (product of the radices before this stage)
-  std::vector<float> tw_re, tw_im;  // twiddles w_{n_cur}^{q r}, index q * p + r
+  int s = 0;  // stride in vectors (product of the radices before this stage)
+  std::vector<float> tw_re, tw_im;      // twiddles w_{n_cur}^{q r}, index q * p + r
   std::vector<float> root_re, root_im;  // p-th roots of unity (generic radix), index j * p + r
 };
 
 struct Band {
-  int start = 0;  // first non-zero FFT bin
-  int count = 0;  // non-zero bins
-  int offset = 0; // into Plan::weights
+  int start = 0;   // first non-zero FFT bin
+  int count = 0;   // non-zero bins
+  int offset = 0;  // into Plan::weights
 };
 
 struct Plan {
-  int n = 0;        // n_fft
-  int n_freqs = 0;  // n_fft / 2 + 1
+  int n = 0;            // n_fft
+  int n_freqs = 0;      // n_fft / 2 + 1
   bool packed = false;  // even n_fft: complex FFT of n / 2 points plus an unpacking step
   int n_complex = 0;    // complex FFT length (n / 2 when packed, else n)
   std::vector<float> unpack_re, unpack_im;  // w_n^k, k = 0 .. n / 2
@@ -59,10 +68,11 @@ struct Plan {
 };
 
 std::vector<int> factorize(int n) {
-  std::vector<int> radices;
+  std::vector<int> radices;  // fewest stages: each stage is one pass over the buffers
+  while (n % 8 == 0) { radices.push_back(8); n /= 8; }
   while (n % 4 == 0) { radices.push_back(4); n /= 4; }
-  for (int p : {2, 3, 5}) while (n % p == 0) { radices.push_back(p); n /= p; }
-  for (int p = 7; n > 1; p += 2) while (n % p == 0) { radices.push_back(p); n /= p; }
+  for (int p : {2, 5}) while (n % p == 0) { radices.push_back(p); n /= p; }
+  for (int p = 3; n > 1; p += 2) while (n % p == 0) { radices.push_back(p); n /= p; }
   return radices;
 }
 
@@ -83,21 +93,17 @@ Plan make_plan(const LogMelParams& params, const float* filters) {
     st.p = p;
     st.m = n_cur / p;
     st.s = s;
-    st.tw_re.resize(size_t(st.m) * p);
-    st.tw_im.resize(size_t(st.m) * p);
     for (int q = 0; q < st.m; ++q)
       for (int r = 0; r < p; ++r) {
-        double angle = -2.0 * kPi * double(q) * double(r) / double(n_cur);
-        st.tw_re[size_t(q) * p + r] = float(std::cos(angle));
-        st.tw_im[size_t(q) * p + r] = float(std::sin(angle));
+        double angle = -2.0 * kPi * double((int64_t(q) * r) % n_cur) / double(n_cur);
+        st.tw_re.push_back(float(std::cos(angle)));
+        st.tw_im.push_back(float(std::sin(angle)));
       }
-    st.root_re.resize(size_t(p) * p);
-    st.root_im.resize(size_t(p) * p);
     for (int j = 0; j < p; ++j)
       for (int r = 0; r < p; ++r) {
         double angle = -2.0 * kPi * double((j * r) % p) / double(p);
-        st.root_re[size_t(j) * p + r] = float(std::cos(angle));
-        st.root_im[size_t(j) * p + r] = float(std::sin(angle));
+        st.root_re.push_back(float(std::cos(angle)));
+        st.root_im.push_back(float(std::sin(angle)));
       }
     plan.stages.push_back(std::move(st));
     n_cur /= p;
@@ -119,165 +125,198 @@ Plan make_plan(const LogMelParams& params, const float* filters) {
   return plan;
 }
 
-// ---- FFT butterflies on lane groups: `width` contiguous floats per operand -------------------
+// ---- FFT butterflies: `s` vectors per operand; TW = false for q == 0 (all twiddles are 1,
+// e.g. the whole last stage) skips the products.
 
-inline void twiddle(float* __restrict re, float* __restrict im, float wr, float wi, int width) {
-  for (int t = 0; t < width; ++t) {
-    float r = re[t], i = im[t];
-    re[t] = r * wr - i * wi;
-    im[t] = r * wi + i * wr;
+template <bool TW>
+inline void store(vf* yr, vf* yi, int t, vf br, vf bi, float wr, float wi) {
+  if constexpr (TW) {
+    yr[t] = br * wr - bi * wi;
+    yi[t] = br * wi + bi * wr;
+  } else {
+    yr[t] = br;
+    yi[t] = bi;
   }
 }
 
-void radix2(const float* __restrict xr, const float* __restrict xi, float* __restrict yr,
-            float* __restrict yi, const Stage& st, int q, int width) {
-  const size_t span = size_t(st.s) * LANES * st.m;  // distance between inputs j and j + 1
-  const float* a0r = xr; const float* a0i = xi;
-  const float* a1r = xr + span; const float* a1i = xi + span;
-  float* b0r = yr; float* b0i = yi;
-  float* b1r = yr + width; float* b1i = yi + width;
-  const float w1r = st.tw_re[size_t(q) * 2 + 1], w1i = st.tw_im[size_t(q) * 2 + 1];
-  for (int t = 0; t < width; ++t) {
-    float dr = a0r[t] - a1r[t], di = a0i[t] - a1i[t];
-    b0r[t] = a0r[t] + a1r[t];
-    b0i[t] = a0i[t] + a1i[t];
-    b1r[t] = dr * w1r - di * w1i;
-    b1i[t] = dr * w1i + di * w1r;
+template <bool TW>
+void radix2(const vf* xr, const vf* xi, vf* yr, vf* yi, const Stage& st, int q) {
+  const size_t span = size_t(st.s) * st.m;  // distance between inputs j and j + 1
+  const int w = st.s;
+  const float* tr = st.tw_re.data() + size_t(q) * 2;
+  const float* ti = st.tw_im.data() + size_t(q) * 2;
+  for (int t = 0; t < w; ++t) {
+    const vf a0r = xr[t], a0i = xi[t], a1r = xr[t + span], a1i = xi[t + span];
+    yr[t] = a0r + a1r;
+    yi[t] = a0i + a1i;
+    store<TW>(yr + w, yi + w, t, a0r - a1r, a0i - a1i, tr[1], ti[1]);
   }
 }
 
-void radix4(const float* __restrict xr, const float* __restrict xi, float* __restrict yr,
-            float* __restrict yi, const Stage& st, int q, int width) {
-  const size_t span = size_t(st.s) * LANES * st.m;
+template <bool TW>
+void radix4(const vf* xr, const vf* xi, vf* yr, vf* yi, const Stage& st, int q) {
+  const size_t span = size_t(st.s) * st.m;
+  const int w = st.s;
   const float* tr = st.tw_re.data() + size_t(q) * 4;
   const float* ti = st.tw_im.data() + size_t(q) * 4;
-  const float w1r = tr[1], w1i = ti[1], w2r = tr[2], w2i = ti[2], w3r = tr[3], w3i = ti[3];
-  for (int t = 0; t < width; ++t) {
-    float a0r = xr[t], a0i = xi[t];
-    float a1r = xr[t + span], a1i = xi[t + span];
-    float a2r = xr[t + 2 * span], a2i = xi[t + 2 * span];
-    float a3r = xr[t + 3 * span], a3i = xi[t + 3 * span];
-    float t0r = a0r + a2r, t0i = a0i + a2i, t1r = a0r - a2r, t1i = a0i - a2i;
-    float t2r = a1r + a3r, t2i = a1i + a3i, t3r = a1r - a3r, t3i = a1i - a3i;
+  for (int t = 0; t < w; ++t) {
+    const vf a0r = xr[t], a0i = xi[t], a1r = xr[t + span], a1i = xi[t + span];
+    const vf a2r = xr[t + 2 * span], a2i = xi[t + 2 * span];
+    const vf a3r = xr[t + 3 * span], a3i = xi[t + 3 * span];
+    const vf t0r = a0r + a2r, t0i = a0i + a2i, t1r = a0r - a2r, t1i = a0i - a2i;
+    const vf t2r = a1r + a3r, t2i = a1i + a3i, t3r = a1r - a3r, t3i = a1i - a3i;
     // b1 = t1 - i t3, b2 = t0 - t2, b3 = t1 + i t3 (forward transform, w_4 = -i)
-    float b1r = t1r + t3i, b1i = t1i - t3r;
-    float b2r = t0r - t2r, b2i = t0i - t2i;
-    float b3r = t1r - t3i, b3i = t1i + t3r;
     yr[t] = t0r + t2r;
     yi[t] = t0i + t2i;
-    yr[t + width] = b1r * w1r - b1i * w1i;
-    yi[t + width] = b1r * w1i + b1i * w1r;
-    yr[t + 2 * width] = b2r * w2r - b2i * w2i;
-    yi[t + 2 * width] = b2r * w2i + b2i * w2r;
-    yr[t + 3 * width] = b3r * w3r - b3i * w3i;
-    yi[t + 3 * width] = b3r * w3i + b3i * w3r;
+    store<TW>(yr + w, yi + w, t, t1r + t3i, t1i - t3r, tr[1], ti[1]);
+    store<TW>(yr + 2 * w, yi + 2 * w, t, t0r - t2r, t0i - t2i, tr[2], ti[2]);
+    store<TW>(yr + 3 * w, yi + 3 * w, t, t1r - t3i, t1i + t3r, tr[3], ti[3]);
   }
 }
 
-void radix5(const float* __restrict xr, const float* __restrict xi, float* __restrict yr,
-            float* __restrict yi, const Stage& st, int q, int width) {
-  const size_t span = size_t(st.s) * LANES * st.m;
+// Radix-4 transform of (x0, x1, x2, x3) into out[0..3].
+inline void dft4(vf x0r, vf x0i, vf x1r, vf x1i, vf x2r, vf x2i, vf x3r, vf x3i, vf* outr,
+                 vf* outi) {
+  const vf t0r = x0r + x2r, t0i = x0i + x2i, t1r = x0r - x2r, t1i = x0i - x2i;
+  const vf t2r = x1r + x3r, t2i = x1i + x3i, t3r = x1r - x3r, t3i = x1i - x3i;
+  outr[0] = t0r + t2r; outi[0] = t0i + t2i;
+  outr[1] = t1r + t3i; outi[1] = t1i - t3r;
+  outr[2] = t0r - t2r; outi[2] = t0i - t2i;
+  outr[3] = t1r - t3i; outi[3] = t1i + t3r;
+}
+
+template <bool TW>
+void radix8(const vf* xr, const vf* xi, vf* yr, vf* yi, const Stage& st, int q) {
+  const size_t span = size_t(st.s) * st.m;
+  const int w = st.s;
+  const float* tr = st.tw_re.data() + size_t(q) * 8;
+  const float* ti = st.tw_im.data() + size_t(q) * 8;
+  const float h = 0.70710678118654752f;  // 1 / sqrt(2)
+  for (int t = 0; t < w; ++t) {
+    // b_r = E_(r mod 4) + w_8^r O_(r mod 4): E over the even inputs, O over the odd ones.
+    vf er[4], ei[4], orr[4], oi[4];
+    dft4(xr[t], xi[t], xr[t + 2 * span], xi[t + 2 * span], xr[t + 4 * span], xi[t + 4 * span],
+         xr[t + 6 * span], xi[t + 6 * span], er, ei);
+    dft4(xr[t + span], xi[t + span], xr[t + 3 * span], xi[t + 3 * span], xr[t + 5 * span],
+         xi[t + 5 * span], xr[t + 7 * span], xi[t + 7 * span], orr, oi);
+    // w_8 = (1 - i) / sqrt 2, w_8^2 = -i, w_8^3 = -(1 + i) / sqrt 2
+    const vf p1r = h * (orr[1] + oi[1]), p1i = h * (oi[1] - orr[1]);
+    const vf p2r = oi[2], p2i = -orr[2];
+    const vf p3r = h * (oi[3] - orr[3]), p3i = -h * (oi[3] + orr[3]);
+    yr[t] = er[0] + orr[0];
+    yi[t] = ei[0] + oi[0];
+    store<TW>(yr + w, yi + w, t, er[1] + p1r, ei[1] + p1i, tr[1], ti[1]);
+    store<TW>(yr + 2 * w, yi + 2 * w, t, er[2] + p2r, ei[2] + p2i, tr[2], ti[2]);
+    store<TW>(yr + 3 * w, yi + 3 * w, t, er[3] + p3r, ei[3] + p3i, tr[3], ti[3]);
+    store<TW>(yr + 4 * w, yi + 4 * w, t, er[0] - orr[0], ei[0] - oi[0], tr[4], ti[4]);
+    store<TW>(yr + 5 * w, yi + 5 * w, t, er[1] - p1r, ei[1] - p1i, tr[5], ti[5]);
+    store<TW>(yr + 6 * w, yi + 6 * w, t, er[2] - p2r, ei[2] - p2i, tr[6], ti[6]);
+    store<TW>(yr + 7 * w, yi + 7 * w, t, er[3] - p3r, ei[3] - p3i, tr[7], ti[7]);
+  }
+}
+
+template <bool TW>
+void radix5(const vf* xr, const vf* xi, vf* yr, vf* yi, const Stage& st, int q) {
+  const size_t span = size_t(st.s) * st.m;
+  const int w = st.s;
   const float c1 = float(std::cos(2 * kPi / 5)), c2 = float(std::cos(4 * kPi / 5));
   const float s1 = float(std::sin(2 * kPi / 5)), s2 = float(std::sin(4 * kPi / 5));
   const float* tr = st.tw_re.data() + size_t(q) * 5;
   const float* ti = st.tw_im.data() + size_t(q) * 5;
-  for (int t = 0; t < width; ++t) {
-    float a0r = xr[t], a0i = xi[t];
-    float a1r = xr[t + span], a1i = xi[t + span];
-    float a2r = xr[t + 2 * span], a2i = xi[t + 2 * span];
-    float a3r = xr[t + 3 * span], a3i = xi[t + 3 * span];
-    float a4r = xr[t + 4 * span], a4i = xi[t + 4 * span];
-    float p1r = a1r + a4r, p1i = a1i + a4i, m1r = a1r - a4r, m1i = a1i - a4i;
-    float p2r = a2r + a3r, p2i = a2i + a3i, m2r = a2r - a3r, m2i = a2i - a3i;
-    float c1r = a0r + c1 * p1r + c2 * p2r, c1i = a0i + c1 * p1i + c2 * p2i;
-    float c2r = a0r + c2 * p1r + c1 * p2r, c2i = a0i + c2 * p1i + c1 * p2i;
-    float d1r = s1 * m1r + s2 * m2r, d1i = s1 * m1i + s2 * m2i;
-    float d2r = s2 * m1r - s1 * m2r, d2i = s2 * m1i - s1 * m2i;
+  for (int t = 0; t < w; ++t) {
+    const vf a0r = xr[t], a0i = xi[t];
+    const vf a1r = xr[t + span], a1i = xi[t + span];
+    const vf a2r = xr[t + 2 * span], a2i = xi[t + 2 * span];
+    const vf a3r = xr[t + 3 * span], a3i = xi[t + 3 * span];
+    const vf a4r = xr[t + 4 * span], a4i = xi[t + 4 * span];
+    const vf p1r = a1r + a4r, p1i = a1i + a4i, m1r = a1r - a4r, m1i = a1i - a4i;
+    const vf p2r = a2r + a3r, p2i = a2i + a3i, m2r = a2r - a3r, m2i = a2i - a3i;
+    const vf c1r = a0r + c1 * p1r + c2 * p2r, c1i = a0i + c1 * p1i + c2 * p2i;
+    const vf c2r = a0r + c2 * p1r + c1 * p2r, c2i = a0i + c2 * p1i + c1 * p2i;
+    const vf d1r = s1 * m1r + s2 * m2r, d1i = s1 * m1i + s2 * m2i;
+    const vf d2r = s2 * m1r - s1 * m2r, d2i = s2 * m1i - s1 * m2i;
     // b1 = c1 - i d1, b4 = c1 + i d1, b2 = c2 - i d2, b3 = c2 + i d2
-    float b[5][2] = {{a0r + p1r + p2r, a0i + p1i + p2i},
-                     {c1r + d1i, c1i - d1r},
-                     {c2r + d2i, c2i - d2r},
-                     {c2r - d2i, c2i + d2r},
-                     {c1r - d1i, c1i + d1r}};
-    yr[t] = b[0][0];
-    yi[t] = b[0][1];
-    for (int r = 1; r < 5; ++r) {
-      yr[t + r * width] = b[r][0] * tr[r] - b[r][1] * ti[r];
-      yi[t + r * width] = b[r][0] * ti[r] + b[r][1] * tr[r];
-    }
+    yr[t] = a0r + p1r + p2r;
+    yi[t] = a0i + p1i + p2i;
+    store<TW>(yr + w, yi + w, t, c1r + d1i, c1i - d1r, tr[1], ti[1]);
+    store<TW>(yr + 2 * w, yi + 2 * w, t, c2r + d2i, c2i - d2r, tr[2], ti[2]);
+    store<TW>(yr + 3 * w, yi + 3 * w, t, c2r - d2i, c2i + d2r, tr[3], ti[3]);
+    store<TW>(yr + 4 * w, yi + 4 * w, t, c1r - d1i, c1i + d1r, tr[4], ti[4]);
   }
 }
 
-void radix_generic(const float* __restrict xr, const float* __restrict xi, float* __restrict yr,
-                   float* __restrict yi, const Stage& st, int q, int width) {
-  const size_t span = size_t(st.s) * LANES * st.m;
-  const int p = st.p;
+void radix_generic(const vf* xr, const vf* xi, vf* yr, vf* yi, const Stage& st, int q) {
+  const size_t span = size_t(st.s) * st.m;
+  const int p = st.p, w = st.s;
   for (int r = 0; r < p; ++r) {
-    float* outr = yr + size_t(r) * width;
-    float* outi = yi + size_t(r) * width;
-    std::fill(outr, outr + width, 0.0f);
-    std::fill(outi, outi + width, 0.0f);
-    for (int j = 0; j < p; ++j) {
-      const float wr = st.root_re[size_t(j) * p + r], wi = st.root_im[size_t(j) * p + r];
-      const float* ar = xr + j * span;
-      const float* ai = xi + j * span;
-      for (int t = 0; t < width; ++t) {
-        outr[t] += ar[t] * wr - ai[t] * wi;
-        outi[t] += ar[t] * wi + ai[t] * wr;
+    const float twr = st.tw_re[size_t(q) * p + r], twi = st.tw_im[size_t(q) * p + r];
+    for (int t = 0; t < w; ++t) {
+      vf accr{}, acci{};
+      for (int j = 0; j < p; ++j) {
+        const float wr = st.root_re[size_t(j) * p + r], wi = st.root_im[size_t(j) * p + r];
+        accr += xr[t + j * span] * wr - xi[t + j * span] * wi;
+        acci += xr[t + j * span] * wi + xi[t + j * span] * wr;
       }
+      store<true>(yr + size_t(r) * w, yi + size_t(r) * w, t, accr, acci, twr, twi);
     }
-    twiddle(outr, outi, st.tw_re[size_t(q) * p + r], st.tw_im[size_t(q) * p + r], width);
   }
 }
 
-// In-place (via ping-pong buffers) forward FFT of LANES complex sequences; returns the buffer
-// pair that holds the result.
-void fft(const Plan& plan, float*& xr, float*& xi, float*& yr, float*& yi) {
+template <bool TW>
+void butterflies(const vf* xr, const vf* xi, vf* yr, vf* yi, const Stage& st, int q) {
+  switch (st.p) {
+    case 2: radix2<TW>(xr, xi, yr, yi, st, q); break;
+    case 4: radix4<TW>(xr, xi, yr, yi, st, q); break;
+    case 5: radix5<TW>(xr, xi, yr, yi, st, q); break;
+    case 8: radix8<TW>(xr, xi, yr, yi, st, q); break;
+    default: radix_generic(xr, xi, yr, yi, st, q); break;
+  }
+}
+
+// Forward FFT of LANES complex sequences through ping-pong buffers; on return (xr, xi) points
+// at the result.
+void fft(const Plan& plan, vf*& xr, vf*& xi, vf*& yr, vf*& yi) {
   for (const Stage& st : plan.stages) {
-    const int width = st.s * LANES;
     for (int q = 0; q < st.m; ++q) {
-      const float* inr = xr + size_t(q) * width;
-      const float* ini = xi + size_t(q) * width;
-      float* outr = yr + size_t(st.p) * q * width;
-      float* outi = yi + size_t(st.p) * q * width;
-      switch (st.p) {
-        case 2: radix2(inr, ini, outr, outi, st, q, width); break;
-        case 4: radix4(inr, ini, outr, outi, st, q, width); break;
-        case 5: radix5(inr, ini, outr, outi, st, q, width); break;
-        default: radix_generic(inr, ini, outr, outi, st, q, width); break;
-      }
+      const vf* inr = xr + size_t(q) * st.s;
+      const vf* ini = xi + size_t(q) * st.s;
+      vf* outr = yr + size_t(st.p) * q * st.s;
+      vf* outi = yi + size_t(st.p) * q * st.s;
+      if (q == 0) butterflies<false>(inr, ini, outr, outi, st, q);
+      else butterflies<true>(inr, ini, outr, outi, st, q);
     }
     std::swap(xr, yr);
     std::swap(xi, yi);
   }
 }
 
-// Natural log, vectorizable (no libm call): exponent from the bits, atanh series for the
-// mantissa in [sqrt(1/2), sqrt(2)). Max relative error ~1e-7 over positive normal floats.
-inline float fast_ln(float x) {
-  const bool zero = !(x > 0.0f);
-  const bool tiny = x < std::numeric_limits<float>::min();
-  x = tiny ? x * 8388608.0f : x;  // 2^23: renormalize subnormals
-  uint32_t bits = std::bit_cast<uint32_t>(x);
-  int exponent = int((bits >> 23) & 0xffu) - 127 - (tiny ? 23 : 0);
-  float mant = std::bit_cast<float>((bits & 0x007fffffu) | 0x3f800000u);  // [1, 2)
-  const bool high = mant > 1.41421356f;
+// Natural log of LANES values (no libm call): exponent from the bits, atanh series for the
+// mantissa in [sqrt(1/2), sqrt(2)). Max relative error ~1e-7 over positive normal floats;
+// subnormals are renormalized, x <= 0 gives -inf.
+inline vf vlog(vf x) {
+  const vi nonpositive = x <= 0.0f;
+  const vi tiny = x < std::numeric_limits<float>::min();
+  x = tiny ? x * 8388608.0f : x;  // 2^23
+  const vi bits = (vi)x;
+  vi exponent = ((bits >> 23) & 0xff) - 127 - (tiny & 23);
+  vf mant = (vf)((bits & 0x007fffff) | 0x3f800000);  // [1, 2)
+  const vi high = mant > 1.41421356f;
   mant = high ? mant * 0.5f : mant;
-  exponent += high ? 1 : 0;
-  const float s = (mant - 1.0f) / (mant + 1.0f);
-  const float s2 = s * s;
-  const float series =
+  exponent -= high;  // masks are -1 where true
+  const vf s = (mant - 1.0f) / (mant + 1.0f);
+  const vf s2 = s * s;
+  const vf series =
       s * (2.0f + s2 * (0.666666667f + s2 * (0.4f + s2 * (0.285714286f + s2 * 0.222222222f))));
-  const float ln = series + float(exponent) * 0.693147181f;
-  return zero ? -std::numeric_limits<float>::infinity() : ln;
+  const vf ln = series + __builtin_convertvector(exponent, vf) * 0.693147181f;
+  return nonpositive ? splat(-std::numeric_limits<float>::infinity()) : ln;
 }
 
 struct Worker {
-  std::vector<float> buf;  // 4 FFT buffers + the power spectrum
-  float *xr, *xi, *yr, *yi, *power;
+  std::vector<vf> buf;  // 4 FFT buffers + the power spectrum
+  vf *xr, *xi, *yr, *yi, *power;
   explicit Worker(const Plan& plan) {
-    const size_t n = size_t(plan.n_complex) * LANES, f = size_t(plan.n_freqs) * LANES;
-    buf.assign(4 * n + f, 0.0f);
+    const size_t n = size_t(plan.n_complex), f = size_t(plan.n_freqs);
+    buf.assign(4 * n + f, vf{});
     xr = buf.data(); xi = xr + n; yr = xi + n; yi = yr + n; power = yi + n;
   }
 };
@@ -290,9 +329,10 @@ struct Job {
   float silent_raw;  // log of a zero-power frame
 };
 
-inline float to_log(const Job& job, float power) {
-  float v = std::max(power, job.params.clamp_min) + job.params.add_eps;
-  return fast_ln(v) * job.log_scale;
+inline vf to_log(const Job& job, vf power) {
+  const vf v = (power > job.params.clamp_min ? power : splat(job.params.clamp_min)) +
+               job.params.add_eps;
+  return vlog(v) * job.log_scale;
 }
 
 // Frames that can hold audio; later frames see only zero padding and are silent.
@@ -304,35 +344,28 @@ int64_t active_frames(const LogMelParams& p, int64_t length, int64_t n_frames) {
   return std::min(n_frames, (length + offset + p.hop - 1) / p.hop);
 }
 
-// Store windowed sample n of a frame into lane `lane`: packed, even samples go to the real
-// part and odd ones to the imaginary part of point n / 2; unpacked, all go to the real part.
-inline void put(const Plan& plan, float* re, float* im, int n, int lane, float v) {
-  if (plan.packed) {
-    float* dst = (n & 1) ? im : re;
-    dst[size_t(n >> 1) * LANES + lane] = v;
-  } else {
-    re[size_t(n) * LANES + lane] = v;
-  }
-}
-
-// Window one frame into lane `lane` of the FFT input.
-void load_frame(const Job& job, const float* x, int64_t length, int64_t frame, float* re,
-                float* im, int lane) {
+// Window one frame into lane `lane` of the FFT input: packed, even samples go to the real part
+// and odd ones to the imaginary part of point n / 2; unpacked, all go to the real part.
+void load_frame(const Job& job, const float* x, int64_t length, int64_t frame, vf* vre, vf* vim,
+                int lane) {
   const LogMelParams& p = job.params;
   const Plan& plan = job.plan;
   const float* w = job.batch.window;
+  float* re = reinterpret_cast<float*>(vre) + lane;
+  float* im = reinterpret_cast<float*>(vim) + lane;
   const int64_t start = frame * p.hop - (p.center ? p.n_fft / 2 : 0);
-  if (!plan.packed)
-    for (int n = 0; n < plan.n_complex; ++n) im[size_t(n) * LANES + lane] = 0.0f;
   if (start >= 0 && start + p.n_fft <= length) {
     const float* src = x + start;
     if (plan.packed) {
       for (int n = 0; n < plan.n_complex; ++n) {
-        re[size_t(n) * LANES + lane] = src[2 * n] * w[2 * n];
-        im[size_t(n) * LANES + lane] = src[2 * n + 1] * w[2 * n + 1];
+        re[size_t(n) * LANES] = src[2 * n] * w[2 * n];
+        im[size_t(n) * LANES] = src[2 * n + 1] * w[2 * n + 1];
       }
     } else {
-      for (int n = 0; n < p.n_fft; ++n) re[size_t(n) * LANES + lane] = src[n] * w[n];
+      for (int n = 0; n < p.n_fft; ++n) {
+        re[size_t(n) * LANES] = src[n] * w[n];
+        im[size_t(n) * LANES] = 0.0f;
+      }
     }
     return;
   }
@@ -343,44 +376,43 @@ void load_frame(const Job& job, const float* x, int64_t length, int64_t frame, f
       if (i < 0) i = -i;
       if (i >= padded) i = 2 * (padded - 1) - i;
     }
-    const float v = (i >= 0 && i < length) ? x[i] : 0.0f;
-    put(plan, re, im, n, lane, v * w[n]);
+    const float v = (i >= 0 && i < length) ? x[i] * w[n] : 0.0f;
+    if (!plan.packed) {
+      re[size_t(n) * LANES] = v;
+      im[size_t(n) * LANES] = 0.0f;
+    } else {
+      ((n & 1) ? im : re)[size_t(n >> 1) * LANES] = v;
+    }
   }
 }
 
-void zero_lane(const Plan& plan, float* re, float* im, int lane) {
-  for (int n = 0; n < plan.n_complex; ++n) {
-    re[size_t(n) * LANES + lane] = 0.0f;
-    im[size_t(n) * LANES + lane] = 0.0f;
-  }
+void zero_lane(const Plan& plan, vf* vre, vf* vim, int lane) {
+  float* re = reinterpret_cast<float*>(vre) + lane;
+  float* im = reinterpret_cast<float*>(vim) + lane;
+  for (int n = 0; n < plan.n_complex; ++n) re[size_t(n) * LANES] = im[size_t(n) * LANES] = 0.0f;
 }
 
 // |X[k]|^2 of the real frames from their FFT Z. Packed (M = n / 2):
 // X[k] = E[k] + w_n^k O[k], E = (Z[k] + conj Z[M-k]) / 2, O = (Z[k] - conj Z[M-k]) / 2i.
-void power_spectrum(const Plan& plan, const float* xr, const float* xi, float* power) {
+void power_spectrum(const Plan& plan, const vf* xr, const vf* xi, vf* power) {
   const int m = plan.n_complex;
   for (int k = 0; k < plan.n_freqs; ++k) {
-    const float* zr = xr + size_t(k % m) * LANES;
-    const float* zi = xi + size_t(k % m) * LANES;
-    float* out = power + size_t(k) * LANES;
+    const vf zr = xr[k % m], zi = xi[k % m];
     if (!plan.packed) {
-      for (int l = 0; l < LANES; ++l) out[l] = zr[l] * zr[l] + zi[l] * zi[l];
+      power[k] = zr * zr + zi * zi;
       continue;
     }
-    const float* cr = xr + size_t((m - k % m) % m) * LANES;
-    const float* ci = xi + size_t((m - k % m) % m) * LANES;
+    const vf cr = xr[(m - k % m) % m], ci = xi[(m - k % m) % m];
     const float wr = plan.unpack_re[k], wi = plan.unpack_im[k];
-    for (int l = 0; l < LANES; ++l) {
-      const float er = 0.5f * (zr[l] + cr[l]), ei = 0.5f * (zi[l] - ci[l]);
-      const float or_ = 0.5f * (zi[l] + ci[l]), oi = -0.5f * (zr[l] - cr[l]);
-      const float re = er + wr * or_ - wi * oi;
-      const float im = ei + wr * oi + wi * or_;
-      out[l] = re * re + im * im;
-    }
+    const vf er = 0.5f * (zr + cr), ei = 0.5f * (zi - ci);
+    const vf odr = 0.5f * (zi + ci), odi = -0.5f * (zr - cr);
+    const vf re = er + wr * odr - wi * odi;
+    const vf im = ei + wr * odi + wi * odr;
+    power[k] = re * re + im * im;
   }
 }
 
-// One block of up to BLOCK frames of utterance b: writes raw log-mel, returns its max.
+// One block of up to LANES frames of utterance b: writes raw log-mel, returns its max.
 float run_block(const Job& job, Worker& wk, int64_t b, int64_t f0, int64_t f_end) {
   const LogMelBatch& B = job.batch;
   const Plan& plan = job.plan;
@@ -390,29 +422,24 @@ float run_block(const Job& job, Worker& wk, int64_t b, int64_t f0, int64_t f_end
     if (f0 + l < f_end) load_frame(job, x, length, f0 + l, wk.xr, wk.xi, l);
     else zero_lane(plan, wk.xr, wk.xi, l);
   }
-  float *xr = wk.xr, *xi = wk.xi, *yr = wk.yr, *yi = wk.yi;
+  vf *xr = wk.xr, *xi = wk.xi, *yr = wk.yr, *yi = wk.yi;
   fft(plan, xr, xi, yr, yi);
   power_spectrum(plan, xr, xi, wk.power);
-  float block_max = -std::numeric_limits<float>::infinity();
   const int64_t valid = std::clamp<int64_t>(f_end - f0, 0, LANES);
+  vf block_max = splat(-std::numeric_limits<float>::infinity());
   for (int m = 0; m < job.params.n_mels; ++m) {
     const Band& band = plan.bands[m];
     const float* wts = plan.weights.data() + band.offset;
-    float acc[LANES] = {};
-    for (int k = 0; k < band.count; ++k) {
-      const float wt = wts[k];
-      const float* pw = wk.power + size_t(band.start + k) * LANES;
-      for (int l = 0; l < LANES; ++l) acc[l] += wt * pw[l];
-    }
-    float out[LANES];
-    for (int l = 0; l < LANES; ++l) out[l] = to_log(job, acc[l]);
+    vf acc{};
+    for (int k = 0; k < band.count; ++k) acc += wts[k] * wk.power[band.start + k];
+    const vf out = to_log(job, acc);
+    block_max = block_max > out ? block_max : out;
     float* row = B.out + (b * job.params.n_mels + m) * B.max_frames + f0;
-    for (int64_t l = 0; l < valid; ++l) {
-      row[l] = out[l];
-      block_max = std::max(block_max, out[l]);
-    }
+    for (int64_t l = 0; l < valid; ++l) row[l] = out[l];
   }
-  return block_max;
+  float mx = -std::numeric_limits<float>::infinity();
+  for (int64_t l = 0; l < valid; ++l) mx = std::max(mx, block_max[l]);
+  return mx;
 }
 
 template <typename Fn>
@@ -431,31 +458,30 @@ void parallel_for(int64_t tasks, int threads, Fn fn) {
 }  // namespace
 
 void LANSER_ENTRY(const LogMelBatch& batch, const LogMelParams& params, int threads) {
-  threads = std::max(1, threads);
   const Plan plan = make_plan(params, batch.filters);
   const float log_scale = params.log10 ? float(1.0 / std::log(10.0)) : 1.0f;
   Job job{batch, params, plan, log_scale, 0.0f};
-  job.silent_raw = to_log(job, 0.0f);
+  job.silent_raw = to_log(job, vf{})[0];
 
   // Pass 1: raw log-mel of every frame that can hold audio, per-utterance maxima.
   std::vector<std::pair<int64_t, int64_t>> tasks;  // (utterance, first frame)
   std::vector<int64_t> active(batch.batch);
   for (int64_t b = 0; b < batch.batch; ++b) {
     active[b] = active_frames(params, batch.lengths[b], batch.n_frames[b]);
-    for (int64_t f = 0; f < active[b]; f += BLOCK) tasks.emplace_back(b, f);
+    for (int64_t f = 0; f < active[b]; f += LANES) tasks.emplace_back(b, f);
   }
   const int64_t n_tasks = int64_t(tasks.size());
-  threads = int(std::max<int64_t>(1, std::min<int64_t>(threads, std::max<int64_t>(n_tasks, 1))));
-  std::vector<float> maxima(size_t(threads) * batch.batch, -std::numeric_limits<float>::infinity());
-  std::vector<Worker*> workers(threads, nullptr);
+  threads = int(std::max<int64_t>(1, std::min<int64_t>(std::max(1, threads), n_tasks)));
+  std::vector<float> maxima(size_t(threads) * batch.batch,
+                            -std::numeric_limits<float>::infinity());
+  std::vector<std::unique_ptr<Worker>> workers(threads);
   parallel_for(n_tasks, threads, [&](int tid, int64_t t) {
-    if (!workers[tid]) workers[tid] = new Worker(plan);
+    if (!workers[tid]) workers[tid] = std::make_unique<Worker>(plan);
     const auto [b, f0] = tasks[t];
-    const float mx = run_block(job, *workers[tid], b, f0, std::min(active[b], f0 + BLOCK));
+    const float mx = run_block(job, *workers[tid], b, f0, std::min(active[b], f0 + LANES));
     float& slot = maxima[size_t(tid) * batch.batch + b];
     slot = std::max(slot, mx);
   });
-  for (Worker* w : workers) delete w;
 
   // Pass 2: silent frames, floor at max - dynamic_range, affine output scaling, padding.
   const float inv_scale = 1.0f / params.out_scale;

@@ -3,8 +3,10 @@
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
 #include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
 
 #include <string>
+#include <vector>
 
 #include "logmel.h"
 
@@ -19,21 +21,31 @@ struct Isa {
   LogMelFn fn;
 };
 
-Isa pick_isa() {
+// Kernels this CPU can run, best first.
+std::vector<Isa> supported_isas() {
+  std::vector<Isa> isas;
 #if defined(LANSER_X86)
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
       __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl"))
-    return {"avx512", lanser::log_mel_avx512};
+    isas.push_back({"avx512", lanser::log_mel_avx512});
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-    return {"avx2", lanser::log_mel_avx2};
+    isas.push_back({"avx2", lanser::log_mel_avx2});
 #endif
-  return {"baseline", lanser::log_mel_base};
+  isas.push_back({"baseline", lanser::log_mel_base});
+  return isas;
 }
 
-const Isa& isa() {
-  static const Isa chosen = pick_isa();
-  return chosen;
+const std::vector<Isa>& isas() {
+  static const std::vector<Isa> found = supported_isas();
+  return found;
+}
+
+LogMelFn kernel_for(const std::string& name) {
+  if (name.empty()) return isas().front().fn;
+  for (const Isa& isa : isas())
+    if (name == isa.name) return isa.fn;
+  throw nb::value_error(("instruction set '" + name + "' is not supported by this CPU").c_str());
 }
 
 using Waves = nb::ndarray<const float, nb::ndim<2>, nb::c_contig, nb::device::cpu>;
@@ -45,7 +57,7 @@ using Mat = nb::ndarray<const float, nb::ndim<2>, nb::c_contig, nb::device::cpu>
 void log_mel(Waves waves, Ints lengths, Ints n_frames, Out out, Vec window, Mat filters,
              int n_fft, int hop, bool center, int64_t min_samples, bool log10, float clamp_min,
              float add_eps, bool has_range, float dynamic_range, float out_shift,
-             float out_scale, int threads) {
+             float out_scale, int threads, const std::string& isa) {
   const int64_t batch = int64_t(waves.shape(0));
   if (int64_t(lengths.shape(0)) != batch || int64_t(n_frames.shape(0)) != batch ||
       int64_t(out.shape(0)) != batch)
@@ -60,6 +72,7 @@ void log_mel(Waves waves, Ints lengths, Ints n_frames, Out out, Vec window, Mat 
     if (n_frames(b) < 0 || n_frames(b) > int64_t(out.shape(2)))
       throw nb::value_error("n_frames must lie in [0, out.shape[2]]");
   }
+  const LogMelFn kernel = kernel_for(isa);
   lanser::LogMelParams params;
   params.n_fft = n_fft;
   params.hop = hop;
@@ -77,19 +90,24 @@ void log_mel(Waves waves, Ints lengths, Ints n_frames, Out out, Vec window, Mat 
                           n_frames.data(), out.data(), int64_t(out.shape(2)), window.data(),
                           filters.data()};
   nb::gil_scoped_release release;
-  isa().fn(job, params, threads);
+  kernel(job, params, threads);
 }
 
 }  // namespace
 
 NB_MODULE(_lanser_csrc, m) {
   m.doc() = "lanser-fast compiled CPU ops (see csrc/)";
-  m.def("isa", [] { return std::string(isa().name); },
-        "Instruction set the kernels were dispatched to (avx512, avx2 or baseline).");
+  m.def("isa", [] { return std::string(isas().front().name); },
+        "Instruction set the kernels dispatch to (avx512, avx2 or baseline).");
+  m.def("isas", [] {
+        std::vector<std::string> names;
+        for (const Isa& isa : isas()) names.push_back(isa.name);
+        return names;
+      }, "Every kernel instruction set this CPU can run, best first.");
   m.def("log_mel", &log_mel, nb::arg("waves"), nb::arg("lengths"), nb::arg("n_frames"),
         nb::arg("out"), nb::arg("window"), nb::arg("filters"), nb::arg("n_fft"), nb::arg("hop"),
         nb::arg("center"), nb::arg("min_samples"), nb::arg("log10"), nb::arg("clamp_min"),
         nb::arg("add_eps"), nb::arg("has_range"), nb::arg("dynamic_range"),
-        nb::arg("out_shift"), nb::arg("out_scale"), nb::arg("threads"),
+        nb::arg("out_shift"), nb::arg("out_scale"), nb::arg("threads"), nb::arg("isa") = "",
         "Fused log-mel of a padded batch into `out` (batch, n_mels, max_frames); releases the GIL.");
 }

@@ -49,3 +49,8 @@ def ops() -> ModuleType:
 def isa() -> str | None:
     """Instruction set the compiled kernels dispatched to (avx512, avx2, baseline)."""
     return ops().isa() if available() else None
+
+
+def isas() -> list[str]:
+    """Every compiled kernel instruction set this CPU can run, best first."""
+    return list(ops().isas()) if available() else []

@@ -165,9 +165,28 @@ def test_compiled_op_matches_reference(preset, speech):
         assert _max_diff(ours, ref) <= TOL, name
 
 
-@pytest.mark.parametrize("n_fft", [512, 201, 256 + 64])
+def test_every_kernel_this_cpu_runs_matches_reference(speech):
+    """The AVX-512 / AVX2 / baseline builds are separate compilations: pin each one we can run."""
+    from lanser_fast.features.cpu_logmel import log_mel_cpu
+    from lanser_fast.features.logmel import as_batch
+
+    isas = compiled.isas()
+    assert "baseline" in isas
+    clips = _awkward_inputs(speech)["mixed_batch"]
+    waves, lengths = as_batch(clips)
+    for preset in ("whisper-80", "ser-64"):
+        ref, _ = log_mel_ref(waves, lengths, preset)
+        for isa in isas:
+            ours, _ = log_mel_cpu(waves, lengths, get_preset(preset), isa=isa)
+            assert _max_diff(ours, ref) <= TOL, (isa, preset)
+    with pytest.raises(ValueError, match="not supported"):
+        log_mel_cpu(waves, lengths, get_preset("ser-64"), isa="avx9000")
+
+
+@pytest.mark.parametrize("n_fft", [96, 201, 320])
 def test_compiled_op_other_fft_sizes(n_fft, speech):
-    """Radix-2/4 only (512), odd length with a generic radix (201 = 3 * 67), 320 = 4 * 4 * 4 * 5."""
+    """Every butterfly: 96 (packed 48 = 8 * 2 * 3, generic radix 3), odd 201 (unpacked,
+    generic 3 and 67), 320 (packed 160 = 8 * 4 * 5)."""
     preset = dataclasses.replace(get_preset("ser-64"), name=f"custom-{n_fft}", n_fft=n_fft,
                                  hop_length=n_fft // 3)
     ref, _ = log_mel_ref([speech, speech[:5000]], None, preset)

@@ -16,8 +16,12 @@ from lanser_fast.features.presets import Preset
 
 
 def log_mel_cpu(waves: torch.Tensor, lengths: torch.Tensor, preset: Preset, *,
-                threads: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """Same contract as ``log_mel`` for CPU (B, S) float32 waves and (B,) int64 lengths."""
+                threads: int = 0, isa: str = "") -> tuple[torch.Tensor, torch.Tensor]:
+    """Same contract as ``log_mel`` for CPU (B, S) float32 waves and (B,) int64 lengths.
+
+    ``isa`` forces one compiled kernel ("avx512", "avx2", "baseline"; default: the best this CPU
+    runs, see ``lanser_fast.compiled.isa()``): tests pin every kernel the CPU can run.
+    """
     op = compiled.ops()
     n_frames = output_frames(lengths, preset)
     width = int(n_frames.max()) if len(n_frames) else 0
@@ -31,6 +35,6 @@ def log_mel_cpu(waves: torch.Tensor, lengths: torch.Tensor, preset: Preset, *,
         min_samples=preset.min_samples, log10=preset.log10, clamp_min=preset.clamp_min,
         add_eps=preset.add_eps, has_range=preset.dynamic_range is not None,
         dynamic_range=preset.dynamic_range or 0.0, out_shift=preset.out_shift,
-        out_scale=preset.out_scale, threads=threads or torch.get_num_threads(),
+        out_scale=preset.out_scale, threads=threads or torch.get_num_threads(), isa=isa,
     )
     return out, n_frames
