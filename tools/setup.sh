@@ -5,8 +5,9 @@
 #
 # Without an NVIDIA GPU (no working `nvidia-smi`) torch is pinned to the CPU build through
 # tools/constraints-cpu.txt: an unpinned torch resolves to a multi-GB CUDA build. With a GPU the
-# normal CUDA torch is installed. System tools the tests and the demo use (espeak-ng, ffmpeg) are
-# installed with apt-get when missing and this runs as root.
+# normal CUDA torch is installed. The package build compiles csrc/ (C++20), so a C++ compiler is
+# needed; it and the system tools the tests and the demo use (espeak-ng, ffmpeg) are installed
+# with apt-get when missing and this runs as root.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -25,14 +26,15 @@ done
 
 missing=()
 for tool in espeak-ng ffmpeg; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
+command -v c++ >/dev/null 2>&1 || missing+=(g++)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$use_apt" = 1 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "setup: installing ${missing[*]} with apt-get"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   else
-    echo "setup: warning: ${missing[*]} not found; install them (e.g. apt-get install ${missing[*]})" \
-         "for the synthetic-speech tools and the tests" >&2
+    echo "setup: warning: ${missing[*]} not found; install them (e.g. apt-get install ${missing[*]}):" \
+         "g++ builds the compiled ops, espeak-ng and ffmpeg serve the tools and tests" >&2
   fi
 fi
 

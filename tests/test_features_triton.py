@@ -1,0 +1,129 @@
+"""The fused Triton log-mel kernel against the torch reference.
+
+On CPU the kernels run under the Triton interpreter (TRITON_INTERPRET=1, read when they are
+jitted), with the interpreter's block sizes; the requires_cuda tests run them compiled.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from lanser_fast.features.logmel import log_mel, log_mel_ref
+from lanser_fast.features.presets import PRESETS, WHISPER_SAMPLES
+from lanser_fast.features.triton_logmel import log_mel_triton, triton_available
+
+TOLERANCE = 1e-4  # max abs difference to log_mel_ref
+# Empty, shorter than / exactly / just over one window, 1 s, exactly 30 s, just over 30 s.
+EDGE_LENGTHS = [1, 399, 400, 401, 16_000, WHISPER_SAMPLES, WHISPER_SAMPLES + 1]
+
+
+@pytest.fixture(scope="module")
+def interpreter():
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TRITON_INTERPRET", "1")
+        yield
+
+
+def _batch(clips: list[np.ndarray], width: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Clips in a (B, width) batch whose padding is noise: only `lengths` may be read."""
+    waves = np.random.default_rng(seed).uniform(-1, 1, (len(clips), width)).astype(np.float32)
+    for row, clip in zip(waves, clips):
+        row[: len(clip)] = clip
+    return torch.from_numpy(waves), torch.tensor([len(c) for c in clips])
+
+
+@pytest.fixture(scope="module")
+def noise() -> tuple[torch.Tensor, torch.Tensor]:
+    """Full-scale uniform noise at every edge length, as one mixed-length batch."""
+    rng = np.random.default_rng(0)
+    clips = [rng.uniform(-1, 1, n).astype(np.float32) for n in EDGE_LENGTHS]
+    return _batch(clips, max(EDGE_LENGTHS), seed=1)
+
+
+@pytest.fixture(scope="module")
+def short_mix() -> tuple[torch.Tensor, torch.Tensor]:
+    """Noise at three amplitudes (quiet next to loud) and lengths, for whisper-128."""
+    rng = np.random.default_rng(2)
+    clips = [amp * rng.uniform(-1, 1, n).astype(np.float32)
+             for amp, n in [(1.0, 16_000), (1e-3, 4_321), (0.05, 48_000)]]
+    return _batch(clips, 50_000, seed=3)
+
+
+@pytest.fixture(scope="module")
+def silence() -> tuple[torch.Tensor, torch.Tensor]:
+    """Digital silence of no, one second's and 30 s of samples."""
+    lengths = [0, 16_000, WHISPER_SAMPLES]
+    return torch.zeros(len(lengths), max(lengths)), torch.tensor(lengths)
+
+
+@pytest.fixture(scope="module")
+def speech() -> tuple[torch.Tensor, torch.Tensor]:
+    """Two espeak-ng utterances (different speakers and loudness) in one padded batch."""
+    from tools.synth_speech import speak
+
+    clips = [speak("I think we should talk about what happened.", amplitude=60),
+             speak("Get out of my house right now!", rate_wpm=200, pitch=70, amplitude=160)]
+    return _batch(clips, max(len(c) for c in clips) + 1_000, seed=4)
+
+
+def _check(features: torch.Tensor, n_frames: torch.Tensor, waves: torch.Tensor,
+           lengths: torch.Tensor, preset: str) -> None:
+    ref, ref_frames = log_mel_ref(waves, lengths, preset)
+    assert features.dtype == torch.float32 and features.device == waves.device
+    assert features.shape == ref.shape
+    assert n_frames.dtype == torch.int64 and n_frames.device.type == "cpu"
+    assert torch.equal(n_frames, ref_frames)
+    error = (features - ref).abs().max().item() if ref.numel() else 0.0
+    assert error <= TOLERANCE, f"{preset}: max abs error {error:.3g} vs log_mel_ref"
+
+
+CPU_CASES = [("noise", "whisper-80"), ("noise", "ser-64"), ("short_mix", "whisper-128"),
+             ("silence", "whisper-80"), ("silence", "ser-64")]
+
+
+@pytest.mark.parametrize(("inputs", "preset"), CPU_CASES)
+def test_interpreted_matches_reference(interpreter, request, inputs, preset):
+    waves, lengths = request.getfixturevalue(inputs)
+    _check(*log_mel_triton(waves, lengths, PRESETS[preset]), waves, lengths, preset)
+
+
+@pytest.mark.parametrize("preset", ["whisper-80", "ser-64"])
+def test_interpreted_speech_through_log_mel(interpreter, speech, preset):
+    waves, lengths = speech
+    _check(*log_mel(waves, lengths, preset, backend="triton"), waves, lengths, preset)
+
+
+def test_cpu_tensors_need_the_interpreter(monkeypatch, short_mix):
+    monkeypatch.delenv("TRITON_INTERPRET", raising=False)
+    with pytest.raises(ValueError, match="CUDA tensors"):
+        log_mel_triton(*short_mix, PRESETS["whisper-80"])
+
+
+def test_available_and_import_is_lazy():
+    assert triton_available() == torch.cuda.is_available()
+    code = ("import sys, lanser_fast.features.triton_logmel; "
+            "assert 'triton' not in sys.modules, 'importing the module imported triton'")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.requires_cuda
+@pytest.mark.parametrize(("inputs", "preset"), CPU_CASES + [("speech", "whisper-80"),
+                                                           ("speech", "ser-64")])
+def test_compiled_matches_reference_on_cuda(monkeypatch, request, inputs, preset):
+    monkeypatch.delenv("TRITON_INTERPRET", raising=False)
+    waves, lengths = request.getfixturevalue(inputs)
+    waves = waves.cuda()
+    _check(*log_mel_triton(waves, lengths, PRESETS[preset]), waves, lengths, preset)
+
+
+@pytest.mark.requires_cuda
+def test_auto_backend_on_cuda_is_triton(monkeypatch, noise):
+    monkeypatch.delenv("TRITON_INTERPRET", raising=False)
+    waves, lengths = noise[0].cuda(), noise[1]
+    assert triton_available()
+    _check(*log_mel(waves, lengths, "whisper-80", backend="auto"), waves, lengths, "whisper-80")
