@@ -10,9 +10,10 @@ runner = CliRunner()
 
 
 @pytest.mark.parametrize("command,options", [
-    ([], ["doctor", "decode", "bench-report"]),
+    ([], ["doctor", "decode", "features", "bench-report"]),
     (["doctor"], ["--json"]),
     (["decode"], ["--out", "--wav-dir", "--sample-rate", "--threads"]),
+    (["features"], ["--out", "--preset", "--batch-size", "--threads", "--backend"]),
     (["bench-report"], ["--readme"]),
 ])
 def test_help_describes_every_option(command, options):
@@ -30,6 +31,7 @@ def test_doctor_json_lists_the_stack():
                  "espeak-ng", "ffmpeg", "av (PyAV)", "soundfile"):
         assert name in checks
     assert checks["torch"]["ok"] and checks["soundfile"]["ok"]
+    assert checks["compiled-ops"]["ok"], checks["compiled-ops"]["detail"]
     assert "CPU compute types" in checks["ctranslate2"]["detail"]
     assert "CPUExecutionProvider" in checks["onnxruntime"]["detail"]
     missing = [c for c in checks.values() if not c["ok"]]
@@ -75,3 +77,50 @@ def test_bench_report_prints_table(tmp_path):
     path = record.save(tmp_path / "r.json")
     result = runner.invoke(app, ["bench-report", str(path)])
     assert result.exit_code == 0 and "| decode | w | ours | ours | 2 |" in result.output
+
+
+def test_features_end_to_end_with_error_rows_resume_and_parity(speech_corpus, tmp_path):
+    import numpy as np
+    import whisper
+
+    from lanser_fast.audio import load_audio
+    from lanser_fast.features.corpus import read_features
+    from lanser_fast.manifest import read_results
+
+    (speech_corpus / "broken.wav").write_bytes(b"RIFF....garbage")
+    out = tmp_path / "feats"
+    try:
+        result = runner.invoke(app, ["features", str(speech_corpus), "--out", str(out),
+                                     "--batch-size", "3"])
+    finally:
+        (speech_corpus / "broken.wav").unlink()
+    assert result.exit_code == 0, result.output
+    assert "9 rows written" in result.output and "not_audio 1" in result.output
+    assert "audio-hours per device-hour" in result.output
+    table = read_results(out)
+    assert table.num_rows == 9
+    errors = [r for r in table.to_pylist() if r["error"]]
+    assert len(errors) == 1 and errors[0]["path"].endswith("broken.wav")
+    features = dict(read_features(out))
+    assert len(features) == 8
+    for item_id, matrix in list(features.items())[:2]:
+        audio = load_audio(speech_corpus / item_id).samples
+        theirs = whisper.log_mel_spectrogram(audio, 80, padding=480000 - len(audio))[:, :3000]
+        assert matrix.shape == (80, 3000)
+        assert np.abs(matrix - theirs.numpy()).max() <= 1e-4
+    again = runner.invoke(app, ["features", str(speech_corpus), "--out", str(out)])
+    assert again.exit_code == 0 and "0 rows written" in again.output
+    assert "(8 already done)" in again.output
+    mixed = runner.invoke(app, ["features", str(speech_corpus), "--out", str(out),
+                                "--preset", "ser-64"], env={"COLUMNS": "300"})
+    assert mixed.exit_code != 0 and "holds whisper-80 features" in mixed.output
+
+
+def test_features_bad_flags_fail_before_work(tmp_path):
+    result = runner.invoke(app, ["features", str(tmp_path), "--out", str(tmp_path / "o"),
+                                 "--preset", "whisper-81"], env={"COLUMNS": "300"})
+    assert result.exit_code != 0 and "unknown preset 'whisper-81'" in result.output
+    result = runner.invoke(app, ["features", str(tmp_path), "--out", str(tmp_path / "o"),
+                                 "--backend", "gpu"], env={"COLUMNS": "300"})
+    assert result.exit_code != 0 and "unknown backend 'gpu'" in result.output
+    assert not (tmp_path / "o").exists()

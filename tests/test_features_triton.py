@@ -1,13 +1,19 @@
 """The fused Triton log-mel kernel against the torch reference.
 
-On CPU the kernels run under the Triton interpreter (TRITON_INTERPRET=1, read when they are
-jitted), with the interpreter's block sizes; the requires_cuda tests run them compiled.
+On CPU the kernels run under the Triton interpreter, with the interpreter's block sizes; the
+requires_cuda tests run them compiled. Triton fixes the mode of its own library functions
+(``tl.max`` is a jitted function) when ``triton.language`` is first imported, and other tests or
+libraries may import it earlier in compiled mode, so the interpreted cases run in a fresh
+process started with ``TRITON_INTERPRET=1`` (``test_interpreted_cases_in_a_fresh_process``).
 """
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,15 +24,9 @@ from lanser_fast.features.presets import PRESETS, WHISPER_SAMPLES
 from lanser_fast.features.triton_logmel import log_mel_triton, triton_available
 
 TOLERANCE = 1e-4  # max abs difference to log_mel_ref
+INTERPRETER_CHILD = os.environ.get("LANSER_TRITON_INTERPRETER_CHILD") == "1"
 # Empty, shorter than / exactly / just over one window, 1 s, exactly 30 s, just over 30 s.
 EDGE_LENGTHS = [1, 399, 400, 401, 16_000, WHISPER_SAMPLES, WHISPER_SAMPLES + 1]
-
-
-@pytest.fixture(scope="module")
-def interpreter():
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("TRITON_INTERPRET", "1")
-        yield
 
 
 def _batch(clips: list[np.ndarray], width: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -86,16 +86,35 @@ CPU_CASES = [("noise", "whisper-80"), ("noise", "ser-64"), ("short_mix", "whispe
              ("silence", "whisper-80"), ("silence", "ser-64")]
 
 
-@pytest.mark.parametrize(("inputs", "preset"), CPU_CASES)
-def test_interpreted_matches_reference(interpreter, request, inputs, preset):
-    waves, lengths = request.getfixturevalue(inputs)
-    _check(*log_mel_triton(waves, lengths, PRESETS[preset]), waves, lengths, preset)
+INTERPRETED_TESTS = len(CPU_CASES) + 2
 
+if INTERPRETER_CHILD:  # collected only in the fresh process started below
 
-@pytest.mark.parametrize("preset", ["whisper-80", "ser-64"])
-def test_interpreted_speech_through_log_mel(interpreter, speech, preset):
-    waves, lengths = speech
-    _check(*log_mel(waves, lengths, preset, backend="triton"), waves, lengths, preset)
+    @pytest.mark.parametrize(("inputs", "preset"), CPU_CASES)
+    def test_interpreted_matches_reference(request, inputs, preset):
+        waves, lengths = request.getfixturevalue(inputs)
+        _check(*log_mel_triton(waves, lengths, PRESETS[preset]), waves, lengths, preset)
+
+    @pytest.mark.parametrize("preset", ["whisper-80", "ser-64"])
+    def test_interpreted_speech_through_log_mel(speech, preset):
+        waves, lengths = speech
+        _check(*log_mel(waves, lengths, preset, backend="triton"), waves, lengths, preset)
+
+else:
+
+    def test_interpreted_cases_in_a_fresh_process():
+        env = {**os.environ, "TRITON_INTERPRET": "1", "LANSER_TRITON_INTERPRETER_CHILD": "1"}
+        root = Path(__file__).resolve().parents[1]
+        child = subprocess.run(
+            [sys.executable, "-m", "pytest", __file__, "-k", "interpreted", "-q", "-rA",
+             "-p", "no:cacheprovider"],
+            cwd=root, env=env, capture_output=True, text=True,
+        )
+        report = child.stdout + child.stderr
+        assert child.returncode == 0, report
+        passed = re.search(r"(\d+) passed", report)
+        assert passed and int(passed.group(1)) == INTERPRETED_TESTS, report
+        assert "skipped" not in report and "failed" not in report, report
 
 
 def test_cpu_tensors_need_the_interpreter(monkeypatch, short_mix):

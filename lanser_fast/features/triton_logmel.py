@@ -24,6 +24,8 @@ Trade-offs:
 
 Kernels are jitted lazily: ``triton.jit`` picks the interpreter or the compiler from
 ``TRITON_INTERPRET`` when it runs, and importing this module must not need triton at all.
+Triton's own library functions (``tl.max``) take their mode when ``triton.language`` is first
+imported, so a process uses one mode: interpreted runs need ``TRITON_INTERPRET=1`` from the start.
 """
 
 from __future__ import annotations
