@@ -6,8 +6,9 @@ Heavy imports live inside each command so ``lanser-fast --help`` stays instant.
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from pathlib import Path
-from typing import List, Optional
+from typing import Callable, Iterator, List, Optional
 
 import typer
 
@@ -76,8 +77,6 @@ def decode(
     Any format, sample rate and channel count. Each input yields one row: a result, or an error
     row naming the reason (the run goes on). Re-running the same command resumes.
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from lanser_fast.audio.corpus import decode_corpus
     from lanser_fast.manifest import ManifestError, open_inputs
 
@@ -85,21 +84,10 @@ def decode(
         items = open_inputs(inputs)
     except ManifestError as exc:
         raise typer.BadParameter(str(exc), param_hint="INPUTS") from None
-    with Progress(TextColumn("decode"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("{task.fields[audio]}"), TimeElapsedColumn()) as progress:
-        task = progress.add_task("decode", total=None, audio="")
-        decoded = {"s": 0.0}
-
-        def on_row(row: dict) -> None:
-            if not row["error"]:
-                decoded["s"] += row["duration_s"]
-            progress.update(task, advance=1, audio=f"{decoded['s'] / 60:.1f} min of audio")
-
+    with _row_progress("decode") as on_row:
         summary = decode_corpus(items, out, threads=threads, wav_dir=wav_dir,
                                 sample_rate=sample_rate, on_row=on_row)
-    errors = ", ".join(f"{k} {v}" for k, v in summary.errors.most_common()) or "none"
-    typer.echo(f"{summary.rows} rows written to {out} ({summary.skipped} already done); "
-               f"errors: {errors}")
+    _echo_rows(summary, out)
     typer.echo(f"decoded {summary.audio_s / 3600:.4f} audio-hours in {summary.wall_s:.2f} s "
                f"with {summary.threads} threads: "
                f"{summary.audio_hours_per_device_hour:,.0f} audio-hours per device-hour")
@@ -133,8 +121,6 @@ def features(
     Each input yields one row: its features, or an error row naming the reason (the run goes
     on). Re-running the same command resumes.
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from lanser_fast.features import BACKENDS, PRESETS
     from lanser_fast.features.corpus import features_corpus
     from lanser_fast.manifest import ManifestError, open_inputs
@@ -156,24 +142,13 @@ def features(
         items = open_inputs(inputs)
     except ManifestError as exc:
         raise typer.BadParameter(str(exc), param_hint="INPUTS") from None
-    with Progress(TextColumn(f"features {preset}"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("{task.fields[audio]}"), TimeElapsedColumn()) as progress:
-        task = progress.add_task("features", total=None, audio="")
-        done = {"s": 0.0}
-
-        def on_row(row: dict) -> None:
-            if not row["error"]:
-                done["s"] += row["duration_s"]
-            progress.update(task, advance=1, audio=f"{done['s'] / 60:.1f} min of audio")
-
+    with _row_progress(f"features {preset}") as on_row:
         try:
             summary = features_corpus(items, out, preset, batch_size=batch_size,
                                       threads=threads, backend=backend, on_row=on_row)
         except ValueError as exc:
             raise typer.BadParameter(str(exc), param_hint="--out") from None
-    errors = ", ".join(f"{k} {v}" for k, v in summary.errors.most_common()) or "none"
-    typer.echo(f"{summary.rows} rows written to {out} ({summary.skipped} already done); "
-               f"errors: {errors}")
+    _echo_rows(summary, out)
     typer.echo(f"{summary.audio_s / 3600:.4f} audio-hours in {summary.wall_s:.2f} s with "
                f"{summary.threads} threads: {summary.audio_hours_per_device_hour:,.0f} "
                f"audio-hours per device-hour end to end (decode + features + write); log-mel "
@@ -207,6 +182,31 @@ def bench_report(
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--readme") from None
     typer.echo(f"updated the benchmark table in {readme}")
+
+
+@contextmanager
+def _row_progress(label: str) -> Iterator[Callable[[dict], None]]:
+    """A progress bar of rows written and the audio they hold; yields the per-row callback."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[audio]}"), TimeElapsedColumn()) as progress:
+        task = progress.add_task(label, total=None, audio="")
+        audio_s = 0.0
+
+        def on_row(row: dict) -> None:
+            nonlocal audio_s
+            if not row["error"]:
+                audio_s += row["duration_s"]
+            progress.update(task, advance=1, audio=f"{audio_s / 60:.1f} min of audio")
+
+        yield on_row
+
+
+def _echo_rows(summary, out: Path) -> None:
+    errors = ", ".join(f"{k} {v}" for k, v in summary.errors.most_common()) or "none"
+    typer.echo(f"{summary.rows} rows written to {out} ({summary.skipped} already done); "
+               f"errors: {errors}")
 
 
 def main() -> None:

@@ -14,16 +14,15 @@ from __future__ import annotations
 
 import os
 import time
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import pyarrow as pa
 
-from lanser_fast.audio.corpus import RUN_SIDECAR, ordered_map, skip_done
+from lanser_fast.audio.corpus import RUN_SIDECAR, DecodeSummary, ordered_map, skip_done
 from lanser_fast.features.logmel import log_mel
 from lanser_fast.features.presets import Preset, get_preset
 from lanser_fast.manifest import (
@@ -53,18 +52,10 @@ IN_FLIGHT_PER_THREAD = 4  # decoded utterances queued per decode thread
 
 
 @dataclass
-class FeaturesSummary:
-    rows: int = 0  # rows written this run (results + errors)
-    skipped: int = 0  # ids already in the output (resume)
-    audio_s: float = 0.0  # audio turned into features (seconds)
-    wall_s: float = 0.0  # whole run: decode + features + writing
-    features_s: float = 0.0  # time inside log_mel alone
-    threads: int = 1
-    errors: Counter = field(default_factory=Counter)
+class FeaturesSummary(DecodeSummary):
+    """What a features run did (decode's counters plus the time inside log_mel)."""
 
-    @property
-    def audio_hours_per_device_hour(self) -> float:
-        return self.audio_s / self.wall_s if self.wall_s > 0 else 0.0
+    features_s: float = 0.0  # time inside log_mel alone (wall_s covers decode + write too)
 
     @property
     def features_audio_hours_per_device_hour(self) -> float:
