@@ -1,0 +1,1 @@
+"""Entailment scoring of transcripts against a taxonomy (LanSER's weak labels)."""
