@@ -1,0 +1,185 @@
+"""``EntailmentScorer``: transcripts -> weak labels, doing the pipeline's work once.
+
+The Hugging Face pipeline tokenizes and runs every (transcript, label) pair in arrival order.
+Here, for a batch of transcripts:
+
+1. transcripts are whitespace-normalized and deduplicated (and remembered across calls, so a
+   corpus with repeated transcripts scores each distinct one once);
+2. each distinct transcript and each hypothesis is tokenized once; pairs are assembled from ids
+   (``pairs.assemble``, equal to the tokenizer's own pairs);
+3. pairs are sorted by length and cut into batches by a token budget (batch size x padded
+   length), so padding is small and the engine sees large, even batches;
+4. the engine returns logits; the scores follow the pipeline's definition (``semantics``).
+
+An empty transcript still yields its result: no label with the reason, or the label chosen by
+``empty`` (e.g. "neutral").
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from lanser_fast.nli.models import DEFAULT_MODEL, load_tokenizer, resolve_model
+from lanser_fast.nli.pairs import assemble, encode_texts, pair_template
+from lanser_fast.nli.semantics import label_scores
+from lanser_fast.taxonomy import DEFAULT_TAXONOMY, DEFAULT_TEMPLATE, Taxonomy, load_taxonomy
+
+ENGINES = ("auto", "torch", "onnxruntime", "tensorrt")
+EMPTY_REASON = "empty transcript"
+
+
+@dataclass(frozen=True)
+class ScoreConfig:
+    model: str = DEFAULT_MODEL  # hub id or local folder of an NLI sequence classifier
+    taxonomy: str = DEFAULT_TAXONOMY  # built-in name or taxonomy file
+    template: str = DEFAULT_TEMPLATE  # hypothesis template, "{}" is the label's prompt word
+    multi_label: bool = False  # independent per-label entailment-vs-contradiction scores
+    engine: str = "auto"  # auto: torch on CUDA, onnxruntime on CPU
+    precision: str = "fp32"  # fp32 (exact) or int8 (onnxruntime dynamic quantization)
+    top_k: int = 3  # labels kept in the top-k column
+    empty: str | None = None  # label given to empty transcripts (None: no label)
+    token_budget: int = 16_384  # padded tokens per engine batch
+    max_batch: int = 512  # pairs per engine batch at most
+    cache_size: int = 1_000_000  # distinct transcripts remembered across calls
+
+
+@dataclass(frozen=True)
+class TranscriptScore:
+    label: str | None  # weak label (None: see reason)
+    score: float | None  # its score
+    scores: tuple[float, ...] | None  # every label's score, taxonomy order
+    top_k: tuple[tuple[str, float], ...]  # best labels first
+    reason: str | None = None  # why there is no scored label
+
+
+@dataclass
+class ScoreStats:
+    transcripts: int = 0
+    distinct: int = 0  # distinct non-empty transcripts scored by the engine
+    cached: int = 0  # transcripts answered from the cache or by a duplicate in the batch
+    pairs: int = 0  # pairs run through the engine
+    tokens: int = 0  # padded tokens run through the engine
+    batches: int = 0
+    engine_s: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+
+def normalize(text: str | None) -> str:
+    return " ".join((text or "").split())
+
+
+class EntailmentScorer:
+    def __init__(self, config: ScoreConfig = ScoreConfig(), *, taxonomy: Taxonomy | None = None,
+                 engine=None):
+        if config.engine not in ENGINES:
+            raise ValueError(f"unknown NLI engine {config.engine!r}; choose one of {ENGINES}")
+        self.config = config
+        self.taxonomy = taxonomy or load_taxonomy(config.taxonomy)
+        if config.empty is not None and config.empty not in self.taxonomy.labels:
+            raise ValueError(f"empty={config.empty!r} is not a label of {self.taxonomy.name}")
+        self.info = resolve_model(config.model)  # fails before any work on a missing model
+        self.tokenizer = load_tokenizer(config.model)
+        self.template = pair_template(self.tokenizer)
+        self.hypotheses = encode_texts(self.tokenizer, self.taxonomy.hypotheses(config.template))
+        self.engine = engine if engine is not None else make_engine(config)
+        self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+        self.stats = ScoreStats()
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def score(self, texts: Sequence[str | None]) -> list[TranscriptScore]:
+        """One result per text, in order."""
+        import time
+
+        keys = [normalize(t) for t in texts]
+        todo = list(dict.fromkeys(k for k in keys if k and k not in self._cache))
+        self.stats.transcripts += len(keys)
+        self.stats.distinct += len(todo)
+        self.stats.cached += sum(1 for k in keys if k) - len(todo)
+        if todo:
+            started = time.perf_counter()
+            for key, row in zip(todo, self._score_distinct(todo)):
+                self._remember(key, row)
+            self.stats.engine_s += time.perf_counter() - started
+        return [self._result(self._cache.get(k) if k else None) for k in keys]
+
+    def _remember(self, key: str, row: np.ndarray) -> None:
+        self._cache[key] = row
+        if len(self._cache) > self.config.cache_size:
+            self._cache.popitem(last=False)
+
+    def _score_distinct(self, texts: list[str]) -> np.ndarray:
+        premises = encode_texts(self.tokenizer, texts)
+        n_labels = len(self.hypotheses)
+        pairs = [(p, h) for p in range(len(texts)) for h in range(n_labels)]
+        assembled = [assemble(self.template, premises[p], self.hypotheses[h]) for p, h in pairs]
+        order = sorted(range(len(pairs)), key=lambda i: -len(assembled[i][0]))
+        logits = np.empty((len(pairs), 2), dtype=np.float32)  # (entailment, contradiction)
+        for batch in self._batches(order, assembled):
+            out = self.engine.logits(*self._pad([assembled[i] for i in batch]))
+            logits[batch, 0] = out[:, self.info.entailment]
+            logits[batch, 1] = out[:, self.info.contradiction]
+        entail = logits[:, 0].reshape(len(texts), n_labels)
+        contra = logits[:, 1].reshape(len(texts), n_labels)
+        return label_scores(entail, contra, multi_label=self.config.multi_label)
+
+    def _batches(self, order: list[int], assembled) -> list[list[int]]:
+        batches, current, width = [], [], 0
+        for i in order:
+            length = len(assembled[i][0])
+            width = max(width, length)
+            if current and ((len(current) + 1) * width > self.config.token_budget
+                            or len(current) >= self.config.max_batch):
+                batches.append(current)
+                current, width = [], length
+            current.append(i)
+        if current:
+            batches.append(current)
+        return batches
+
+    def _pad(self, rows) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        width = max(len(ids) for ids, _ in rows)
+        ids = np.full((len(rows), width), self.pad_id, dtype=np.int64)
+        mask = np.zeros((len(rows), width), dtype=np.int64)
+        types = None if rows[0][1] is None else np.zeros((len(rows), width), dtype=np.int64)
+        for r, (row_ids, row_types) in enumerate(rows):
+            ids[r, : len(row_ids)] = row_ids
+            mask[r, : len(row_ids)] = 1
+            if types is not None:
+                types[r, : len(row_types)] = row_types
+        self.stats.pairs += len(rows)
+        self.stats.tokens += ids.size
+        self.stats.batches += 1
+        return ids, mask, types
+
+    def _result(self, scores: np.ndarray | None) -> TranscriptScore:
+        labels = self.taxonomy.labels
+        if scores is None:
+            if self.config.empty is not None:
+                return TranscriptScore(self.config.empty, None, None, (),
+                                       f"{EMPTY_REASON}: labeled {self.config.empty}")
+            return TranscriptScore(None, None, None, (), EMPTY_REASON)
+        best = np.argsort(-scores, kind="stable")[: max(1, self.config.top_k)]
+        top = tuple((labels[i], float(scores[i])) for i in best)
+        return TranscriptScore(top[0][0], top[0][1], tuple(float(s) for s in scores), top)
+
+
+def make_engine(config: ScoreConfig):
+    """The engine ``config.engine`` names; ``auto`` is torch on CUDA, onnxruntime on CPU."""
+    import torch
+
+    engine = config.engine
+    if engine == "auto":
+        engine = "torch" if torch.cuda.is_available() else "onnxruntime"
+    if engine == "torch":
+        from lanser_fast.nli.torch_engine import TorchEngine
+
+        return TorchEngine(config.model)
+    if engine == "onnxruntime":
+        from lanser_fast.nli.onnx_engine import OnnxEngine
+
+        return OnnxEngine(config.model, precision=config.precision)
+    raise ValueError(f"engine {engine!r} is not available here")
