@@ -77,16 +77,19 @@ def test_models_load_by_hub_id_and_by_folder(hub_models, hf_home):
         WhisperForConditionalGeneration,
     )
 
+    deberta = "MoritzLaurer/DeBERTa-v3-large-mnli-fever-anli-ling-wanli"
     assert set(hub_models) == {"openai/whisper-tiny", "FacebookAI/roberta-large-mnli",
-                               "facebook/bart-large-mnli"}
-    for repo_id, label2id in [
-        ("FacebookAI/roberta-large-mnli", {"CONTRADICTION": 0, "NEUTRAL": 1, "ENTAILMENT": 2}),
-        ("facebook/bart-large-mnli", {"contradiction": 0, "neutral": 1, "entailment": 2}),
+                               "facebook/bart-large-mnli", deberta}
+    for repo_id, label2id, vocab_size in [
+        ("FacebookAI/roberta-large-mnli", {"CONTRADICTION": 0, "NEUTRAL": 1, "ENTAILMENT": 2},
+         50265),
+        ("facebook/bart-large-mnli", {"contradiction": 0, "neutral": 1, "entailment": 2}, 50265),
+        (deberta, {"entailment": 0, "neutral": 1, "contradiction": 2}, 128_100),
     ]:
         by_id = AutoModelForSequenceClassification.from_pretrained(repo_id)
         by_dir = AutoModelForSequenceClassification.from_pretrained(hub_models[repo_id])
         assert by_id.config.label2id == label2id
-        assert by_id.config.vocab_size == 50265
+        assert by_id.config.vocab_size == vocab_size
         tok = AutoTokenizer.from_pretrained(repo_id)
         batch = tok(["I am furious."], ["The emotion of the conversation is anger."],
                     return_tensors="pt")

@@ -17,7 +17,8 @@ TRANSCRIPTS = [
 ]
 
 
-@pytest.mark.parametrize("repo_id", ["FacebookAI/roberta-large-mnli", "facebook/bart-large-mnli"])
+@pytest.mark.parametrize("repo_id", ["FacebookAI/roberta-large-mnli", "facebook/bart-large-mnli",
+                                     "MoritzLaurer/DeBERTa-v3-large-mnli-fever-anli-ling-wanli"])
 def test_assembled_pairs_equal_the_tokenizer(hub_models, repo_id):
     from transformers import AutoTokenizer
 

@@ -11,7 +11,8 @@ from lanser_fast.nli.scorer import EMPTY_REASON, EntailmentScorer, ScoreConfig
 from lanser_fast.nli.semantics import LabelMapError, label_scores, nli_indices
 
 TOL = 1e-5
-MODELS = ["FacebookAI/roberta-large-mnli", "facebook/bart-large-mnli"]
+MODELS = ["FacebookAI/roberta-large-mnli", "facebook/bart-large-mnli",
+          "MoritzLaurer/DeBERTa-v3-large-mnli-fever-anli-ling-wanli"]
 TEXTS = [
     "I can't believe you did that!",
     "a",

@@ -39,7 +39,11 @@ NLI_SIZES = {
     "base": (768, 12, 12, 3072),
     "large": (1024, 24, 16, 4096),
 }
-NLI_HUB_IDS = {"roberta": "FacebookAI/roberta-large-mnli", "bart": "facebook/bart-large-mnli"}
+NLI_HUB_IDS = {
+    "roberta": "FacebookAI/roberta-large-mnli",
+    "bart": "facebook/bart-large-mnli",
+    "deberta": "MoritzLaurer/DeBERTa-v3-large-mnli-fever-anli-ling-wanli",
+}
 
 WHISPER_LOGIT_SCALE = 8.0  # multiplies the decoder's final LayerNorm weight (logits are tied)
 # Random transformers at the default init (std 0.02) give every hypothesis almost the same
@@ -118,8 +122,10 @@ def build_whisper(out_dir: str | Path, size: str = "tiny", *, seed: int = 0) -> 
 def build_nli(out_dir: str | Path, family: str = "roberta", size: str = "tiny", *,
               seed: int = 0) -> Path:
     """A random-weight MNLI classifier shaped like roberta-large-mnli (``family="roberta"``,
-    labels CONTRADICTION/NEUTRAL/ENTAILMENT) or bart-large-mnli (``"bart"``, lowercase labels),
-    with the real byte-level BPE tokenizer, saved to ``out_dir``."""
+    labels CONTRADICTION/NEUTRAL/ENTAILMENT), bart-large-mnli (``"bart"``, lowercase labels) or
+    MoritzLaurer's DeBERTa-v3 NLI models (``"deberta"``: entailment/neutral/contradiction, so
+    entailment = 0), with a realistic tokenizer (byte-level BPE; DeBERTa: a trained Unigram),
+    saved to ``out_dir``."""
     import torch
     from transformers import (
         BartConfig,
@@ -160,8 +166,28 @@ def build_nli(out_dir: str | Path, family: str = "roberta", size: str = "tiny", 
         model = BartForSequenceClassification(config).eval()
         head = model.classification_head.out_proj
         tokenizer = roberta_tokenizer("BartTokenizer")
+    elif family == "deberta":
+        from transformers import DebertaV2Config, DebertaV2ForSequenceClassification
+
+        from tools.unigram_tokenizer import deberta_v3_tokenizer
+
+        labels = ["entailment", "neutral", "contradiction"]
+        config = DebertaV2Config(  # deberta-v3-large's layout at the chosen size
+            vocab_size=128_100, hidden_size=hidden, num_hidden_layers=layers,
+            num_attention_heads=heads, intermediate_size=ffn, hidden_act="gelu",
+            max_position_embeddings=512, type_vocab_size=0, layer_norm_eps=1e-7,
+            relative_attention=True, max_relative_positions=-1, position_buckets=256,
+            norm_rel_ebd="layer_norm", share_att_key=True, pos_att_type=["p2c", "c2p"],
+            position_biased_input=False, pad_token_id=0, pooler_hidden_size=hidden,
+            pooler_hidden_act="gelu", pooler_dropout=0.0, initializer_range=NLI_INIT_STD,
+            id2label=dict(enumerate(labels)), label2id={n: i for i, n in enumerate(labels)},
+            architectures=["DebertaV2ForSequenceClassification"],
+        )
+        model = DebertaV2ForSequenceClassification(config).eval()
+        head = model.classifier
+        tokenizer = deberta_v3_tokenizer()
     else:
-        raise ValueError(f"unknown NLI family {family!r}: use 'roberta' or 'bart'")
+        raise ValueError(f"unknown NLI family {family!r}: use 'roberta', 'bart' or 'deberta'")
     with torch.no_grad():
         head.weight.mul_(NLI_LOGIT_SCALE)
     out = Path(out_dir)
@@ -192,7 +218,7 @@ def install_in_hf_cache(model_dir: str | Path, repo_id: str, hf_home: str | Path
 
 def build_test_models(hf_home: str | Path, *, whisper_size: str = "tiny",
                       nli_size: str = "tiny") -> dict[str, Path]:
-    """Build the default set (Whisper, RoBERTa-MNLI, BART-MNLI) into ``hf_home`` under their
+    """Build the default set (Whisper, RoBERTa-MNLI, BART-MNLI, DeBERTa-v3-NLI) into ``hf_home`` under their
     real hub ids; the plain folders stay in ``hf_home/local``. Returns hub id -> snapshot."""
     local = Path(hf_home) / "local"
     built = {

@@ -1,4 +1,5 @@
-"""The reference engine: the Hugging Face model in torch (SDPA attention; bf16/fp16 on CUDA)."""
+"""The reference engine: the Hugging Face model in torch (SDPA attention where the architecture
+has it, else eager; bf16/fp16 on CUDA)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,13 @@ class TorchEngine:
                        "float16": torch.float16}[dtype]
         if self.device.type == "cpu" and torch_dtype == torch.float16:
             raise ValueError("float16 needs CUDA; use float32 or bfloat16 on CPU")
-        self.model = AutoModelForSequenceClassification.from_pretrained(
-            model, dtype=torch_dtype, attn_implementation="sdpa").to(self.device).eval()
+        try:
+            net = AutoModelForSequenceClassification.from_pretrained(
+                model, dtype=torch_dtype, attn_implementation="sdpa")
+        except ValueError:  # architectures without SDPA support (DeBERTa-v2/v3)
+            net = AutoModelForSequenceClassification.from_pretrained(
+                model, dtype=torch_dtype, attn_implementation="eager")
+        self.model = net.to(self.device).eval()
         self.takes_token_types = "token_type_ids" in self.model.forward.__code__.co_varnames
 
     @torch.inference_mode()
