@@ -218,8 +218,9 @@ def install_in_hf_cache(model_dir: str | Path, repo_id: str, hf_home: str | Path
 
 def build_test_models(hf_home: str | Path, *, whisper_size: str = "tiny",
                       nli_size: str = "tiny") -> dict[str, Path]:
-    """Build the default set (Whisper, RoBERTa-MNLI, BART-MNLI, DeBERTa-v3-NLI) into ``hf_home`` under their
-    real hub ids; the plain folders stay in ``hf_home/local``. Returns hub id -> snapshot."""
+    """Build the default set (Whisper, RoBERTa-MNLI, BART-MNLI, DeBERTa-v3-NLI) into
+    ``hf_home`` under their real hub ids; the plain folders stay in ``hf_home/local``. Returns
+    hub id -> snapshot."""
     local = Path(hf_home) / "local"
     built = {
         WHISPER_HUB_IDS[whisper_size]: build_whisper(local / f"whisper-{whisper_size}",
