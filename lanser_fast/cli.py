@@ -155,6 +155,158 @@ def features(
                f"alone {summary.features_audio_hours_per_device_hour:,.0f}")
 
 
+@app.command()
+def score(
+    inputs: List[str] = typer.Argument(..., help="JSONL, CSV, TSV or Parquet files with a text "
+                                                  "column, or '-' for one text per line on "
+                                                  "stdin."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output file: .parquet, else JSONL. "
+                                                      "Columns: id, text, weak_label, "
+                                                      "weak_score, scores (taxonomy order), "
+                                                      "top_k, reason, taxonomy, prompt, "
+                                                      "nli_model."),
+    column: str = typer.Option("transcript", "--column", help="Text column of the inputs."),
+    id_column: str = typer.Option("id", "--id-column", help="Id column (row number when "
+                                                            "absent)."),
+    model: str = typer.Option("FacebookAI/roberta-large-mnli", "--model", help="NLI model: hub "
+                                                                               "id or folder."),
+    taxonomy: str = typer.Option("goemotions28", "--taxonomy", help="Built-in taxonomy "
+                                                                   "(iemocap4, cremad6, "
+                                                                   "ekman7, goemotions28) or a "
+                                                                   "taxonomy file (.txt, "
+                                                                   ".yaml)."),
+    template: str = typer.Option("The emotion of the conversation is {}.", "--template",
+                                 help="Hypothesis template; {} is the label's prompt word."),
+    multi_label: bool = typer.Option(False, "--multi-label", help="Independent per-label "
+                                                                  "scores (entailment vs "
+                                                                  "contradiction)."),
+    engine: str = typer.Option("auto", "--engine", help="auto (torch on CUDA, onnxruntime on "
+                                                        "CPU), torch or onnxruntime."),
+    precision: str = typer.Option("fp32", "--precision", help="fp32 (exact) or int8 "
+                                                              "(onnxruntime dynamic "
+                                                              "quantization)."),
+    top_k: int = typer.Option(3, "--top-k", min=1, help="Labels kept in the top_k column."),
+    empty: str = typer.Option("null", "--empty", help="Label of empty transcripts: null (no "
+                                                      "label, with the reason) or a taxonomy "
+                                                      "label such as neutral."),
+) -> None:
+    """Weak emotion labels for texts by textual entailment (the HF pipeline's scores, faster).
+
+    Each input text yields one row; empty texts get a row with the reason.
+    """
+    import time
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from lanser_fast.nli.models import ModelNotFound
+    from lanser_fast.nli.scorer import EntailmentScorer, ScoreConfig
+    from lanser_fast.nli.texts import ScoreWriter, TextInputError, TextSource
+    from lanser_fast.taxonomy import TaxonomyError
+
+    if engine not in ("auto", "torch", "onnxruntime"):
+        raise typer.BadParameter(f"unknown engine {engine!r}; choose auto, torch or "
+                                 "onnxruntime", param_hint="--engine")
+    if precision not in ("fp32", "int8") or (precision == "int8" and engine == "torch"):
+        raise typer.BadParameter("precision is fp32, or int8 with the onnxruntime engine",
+                                 param_hint="--precision")
+    try:
+        sources = [TextSource(spec, column, id_column) for spec in inputs]
+    except TextInputError as exc:
+        raise typer.BadParameter(str(exc), param_hint="INPUTS") from None
+    config = ScoreConfig(model=model, taxonomy=taxonomy, template=template,
+                         multi_label=multi_label, engine=engine, precision=precision,
+                         top_k=top_k, empty=None if empty == "null" else empty)
+    try:
+        scorer = EntailmentScorer(config)
+    except (ModelNotFound, TaxonomyError) as exc:
+        raise typer.BadParameter(str(exc), param_hint="--model/--taxonomy") from None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    writer = ScoreWriter(out)
+    started, done = time.perf_counter(), 0
+    with Progress(TextColumn("score"), BarColumn(), TextColumn("{task.completed} texts"),
+                  TextColumn("{task.fields[rate]}"), TimeElapsedColumn()) as progress:
+        task = progress.add_task("score", total=None, rate="")
+        for source in sources:
+            for chunk in source.chunks():
+                results = scorer.score([row["text"] for row in chunk])
+                writer.write([_score_row(row, result, scorer) for row, result in
+                              zip(chunk, results)])
+                done += len(chunk)
+                seconds = time.perf_counter() - started
+                progress.update(task, advance=len(chunk),
+                                rate=f"{done / seconds:.1f} texts/s, "
+                                     f"{scorer.stats.pairs / seconds:.0f} pairs/s")
+    writer.close()
+    seconds = time.perf_counter() - started
+    stats = scorer.stats
+    typer.echo(f"{done} rows written to {out}: {stats.distinct} distinct transcripts scored, "
+               f"{stats.cached} repeats answered from the cache; {stats.pairs} pairs in "
+               f"{seconds:.2f} s ({stats.pairs / max(seconds, 1e-9):.0f} pairs/s, "
+               f"{done / max(seconds, 1e-9):.1f} texts/s) with {scorer.engine.name}")
+
+
+def _score_row(row: dict, result, scorer) -> dict:
+    return {
+        "id": row["id"], "text": row["text"], "weak_label": result.label,
+        "weak_score": result.score, "scores": list(result.scores) if result.scores else None,
+        "top_k": [{"label": label, "score": value} for label, value in result.top_k],
+        "reason": result.reason, "taxonomy": scorer.taxonomy.name,
+        "prompt": scorer.config.template, "nli_model": scorer.config.model,
+    }
+
+
+@app.command()
+def prompts(
+    labeled: Path = typer.Argument(..., help="Labeled texts: JSONL/CSV/TSV/Parquet with a text "
+                                             "and a label column."),
+    template: Optional[List[str]] = typer.Option(None, "--template", help="A template to "
+                                                                          "evaluate "
+                                                                          "(repeatable; "
+                                                                          "default: five "
+                                                                          "common ones)."),
+    column: str = typer.Option("text", "--column", help="Text column."),
+    label_column: str = typer.Option("label", "--label-column", help="Gold label column: "
+                                                                     "labels of the taxonomy, "
+                                                                     "or of the coarser one it "
+                                                                     "maps onto."),
+    model: str = typer.Option("FacebookAI/roberta-large-mnli", "--model", help="NLI model."),
+    taxonomy: str = typer.Option("goemotions28", "--taxonomy", help="Taxonomy name or file."),
+    engine: str = typer.Option("auto", "--engine", help="auto, torch or onnxruntime."),
+) -> None:
+    """Accuracy and unweighted recall of prompt templates on labeled text (zero-shot)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from lanser_fast.nli.models import ModelNotFound
+    from lanser_fast.nli.prompts import TEMPLATES, evaluate_templates
+    from lanser_fast.nli.scorer import ScoreConfig
+    from lanser_fast.nli.texts import TextInputError, TextSource
+    from lanser_fast.taxonomy import TaxonomyError
+
+    try:
+        rows = list(TextSource(str(labeled), column, None, label_column).rows())
+    except TextInputError as exc:
+        raise typer.BadParameter(str(exc), param_hint="LABELED") from None
+    templates = template or list(TEMPLATES)
+    bad = [t for t in templates if "{}" not in t]
+    if bad:
+        raise typer.BadParameter(f"templates need a '{{}}' for the label: {bad}",
+                                 param_hint="--template")
+    config = ScoreConfig(model=model, taxonomy=taxonomy, engine=engine)
+    try:
+        results = evaluate_templates(config, [r["text"] for r in rows],
+                                     [str(r["label"]) for r in rows], templates)
+    except (ModelNotFound, TaxonomyError, ValueError) as exc:
+        raise typer.BadParameter(str(exc)) from None
+    table = Table(title=f"{len(rows)} labeled texts, taxonomy {taxonomy}, model {model}")
+    for name in ("template", "accuracy", "unweighted recall"):
+        table.add_column(name)
+    for r in results:
+        table.add_row(r.template, f"{r.accuracy:.3f}", f"{r.unweighted_recall:.3f}")
+    Console(width=200).print(table)
+
+
 @app.command("bench-report")
 def bench_report(
     record: Path = typer.Argument(..., exists=True, dir_okay=False,

@@ -1,0 +1,69 @@
+"""Choosing a prompt template: accuracy and unweighted recall of each template on labeled text.
+
+LanSER picked its template ("The emotion of the conversation is {}.") by zero-shot accuracy on
+labeled transcripts; ``evaluate_templates`` does the same for any templates and taxonomy. Gold
+labels are labels of the taxonomy, or of the coarser taxonomy it maps onto (then predictions are
+mapped before comparing, e.g. a fine taxonomy evaluated on IEMOCAP's four classes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Sequence
+
+from lanser_fast.nli.scorer import EntailmentScorer, ScoreConfig
+from lanser_fast.taxonomy import Taxonomy, load_taxonomy
+
+TEMPLATES = (
+    "The emotion of the conversation is {}.",  # LanSER's choice
+    "This person feels {}.",
+    "The speaker is {}.",
+    "This text expresses {}.",
+    "This example is {}.",  # the zero-shot pipeline's default
+)
+
+
+@dataclass(frozen=True)
+class TemplateResult:
+    template: str
+    accuracy: float  # fraction of texts whose (mapped) prediction equals the gold label
+    unweighted_recall: float  # mean over gold classes of the recall of that class
+    n: int  # texts evaluated (empty texts count as wrong)
+
+
+def gold_space(taxonomy: Taxonomy, golds: Sequence[str]) -> str:
+    """"fine" when golds are taxonomy labels, "coarse" when they are labels of its mapping."""
+    labels = set(golds)
+    if labels <= set(taxonomy.labels):
+        return "fine"
+    if taxonomy.coarse is not None and labels <= set(taxonomy.coarse.labels):
+        return "coarse"
+    known = set(taxonomy.labels) | set(taxonomy.coarse.labels if taxonomy.coarse else ())
+    raise ValueError(f"gold labels {sorted(labels - known)} are not labels of {taxonomy.name}"
+                     + (f" or {taxonomy.coarse.name}" if taxonomy.coarse else ""))
+
+
+def evaluate_templates(config: ScoreConfig, texts: Sequence[str], golds: Sequence[str],
+                       templates: Sequence[str] = TEMPLATES) -> list[TemplateResult]:
+    taxonomy = load_taxonomy(config.taxonomy)
+    space = gold_space(taxonomy, golds)  # before any model loads
+    first = EntailmentScorer(replace(config, template=templates[0]), taxonomy=taxonomy)
+    results = []
+    for template in templates:
+        scorer = first if template == templates[0] else EntailmentScorer(
+            replace(config, template=template), taxonomy=first.taxonomy, engine=first.engine)
+        predicted = [r.label for r in scorer.score(texts)]
+        if space == "coarse":
+            predicted = [first.taxonomy.to_coarse(p) if p else None for p in predicted]
+        results.append(_metrics(template, predicted, list(golds)))
+    return results
+
+
+def _metrics(template: str, predicted: list[str | None], golds: list[str]) -> TemplateResult:
+    correct = [p == g for p, g in zip(predicted, golds)]
+    recalls = []
+    for label in sorted(set(golds)):
+        hits = [c for c, g in zip(correct, golds) if g == label]
+        recalls.append(sum(hits) / len(hits))
+    return TemplateResult(template, sum(correct) / len(golds) if golds else 0.0,
+                          sum(recalls) / len(recalls) if recalls else 0.0, len(golds))
