@@ -199,13 +199,13 @@ def score(
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from lanser_fast.nli.models import ModelNotFound
-    from lanser_fast.nli.scorer import EntailmentScorer, ScoreConfig
+    from lanser_fast.nli.scorer import ENGINES, EntailmentScorer, ScoreConfig
     from lanser_fast.nli.texts import ScoreWriter, TextInputError, TextSource
     from lanser_fast.taxonomy import TaxonomyError
 
-    if engine not in ("auto", "torch", "onnxruntime"):
-        raise typer.BadParameter(f"unknown engine {engine!r}; choose auto, torch or "
-                                 "onnxruntime", param_hint="--engine")
+    if engine not in ENGINES:
+        raise typer.BadParameter(f"unknown engine {engine!r}; choose one of "
+                                 f"{', '.join(ENGINES)}", param_hint="--engine")
     if precision not in ("fp32", "int8") or (precision == "int8" and engine == "torch"):
         raise typer.BadParameter("precision is fp32, or int8 with the onnxruntime engine",
                                  param_hint="--precision")

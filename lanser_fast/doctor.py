@@ -224,7 +224,8 @@ def _check_ffmpeg() -> Check:
 
 
 _CHECKS = (
-    _check_torch, _check_compiled_ops, _check_audio_io, _check_soxr, _check_pyav, _check_ctranslate2,
-    _check_faster_whisper, _check_transformers, _check_onnxruntime, _check_triton,
-    _check_dali, _check_tensorrt, _check_ray, _check_lhotse, _check_espeak, _check_ffmpeg,
+    _check_torch, _check_compiled_ops, _check_audio_io, _check_soxr, _check_pyav,
+    _check_ctranslate2, _check_faster_whisper, _check_transformers, _check_onnxruntime,
+    _check_triton, _check_dali, _check_tensorrt, _check_ray, _check_lhotse, _check_espeak,
+    _check_ffmpeg,
 )

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from lanser_fast.audio.decode import SAMPLE_RATE
+from lanser_fast.audio.decode import SAMPLE_RATE, Audio
 from lanser_fast.manifest import (
     Item,
     ShardWriter,
@@ -46,6 +46,14 @@ class DecodeSummary:
     def audio_hours_per_device_hour(self) -> float:
         return self.audio_s / self.wall_s if self.wall_s > 0 else 0.0
 
+    def count(self, row: dict) -> None:
+        """Account for one written row (result or error)."""
+        self.rows += 1
+        if row["error"]:
+            self.errors[row["error"].split(":", 1)[0]] += 1
+        else:
+            self.audio_s += row["duration_s"]
+
 
 def decode_corpus(
     items: Iterable[Item],
@@ -71,11 +79,7 @@ def decode_corpus(
         for row in ordered_map(pool, lambda it: _decode_row(it, sample_rate, wav_dir), todo,
                                 window=threads * IN_FLIGHT_PER_THREAD):
             writer.write(row)
-            summary.rows += 1
-            if row["error"]:
-                summary.errors[row["error"].split(":", 1)[0]] += 1
-            else:
-                summary.audio_s += row["duration_s"]
+            summary.count(row)
             if on_row is not None:
                 on_row(row)
     summary.wall_s = time.perf_counter() - start
@@ -101,13 +105,20 @@ def skip_done(items: Iterable[Item], done: set[str], summary: DecodeSummary) -> 
         yield item
 
 
-def _decode_row(item: Item, sample_rate: int, wav_dir) -> dict:
+def load_item(item: Item, sample_rate: int) -> Audio | dict:
+    """The item's audio, or its error row (a manifest problem or a decode failure)."""
     if item.problem:
         return error_row(item, "manifest", ValueError(item.problem))
     try:
-        audio = item.load_audio(sample_rate)
+        return item.load_audio(sample_rate)
     except Exception as exc:  # noqa: BLE001 - every failure becomes an error row
         return error_row(item, "decode", exc)
+
+
+def _decode_row(item: Item, sample_rate: int, wav_dir) -> dict:
+    audio = load_item(item, sample_rate)
+    if isinstance(audio, dict):
+        return audio
     if wav_dir is not None:
         _write_wav(Path(wav_dir), item.id, audio.samples, sample_rate)
     return {

@@ -22,14 +22,19 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 import pyarrow as pa
 
-from lanser_fast.audio.corpus import RUN_SIDECAR, DecodeSummary, ordered_map, skip_done
+from lanser_fast.audio.corpus import (
+    RUN_SIDECAR,
+    DecodeSummary,
+    load_item,
+    ordered_map,
+    skip_done,
+)
 from lanser_fast.features.logmel import log_mel
 from lanser_fast.features.presets import Preset, get_preset
 from lanser_fast.manifest import (
     Item,
     ShardWriter,
     done_ids,
-    error_row,
     read_results,
     write_json_atomic,
 )
@@ -83,21 +88,12 @@ def features_corpus(
     shard_rows = max(1, SHARD_BYTES // (4 * preset.n_mels * max(frames_30s, 1)))
 
     def decode(item: Item):
-        if item.problem:
-            return item, error_row(item, "manifest", ValueError(item.problem))
-        try:
-            return item, item.load_audio(preset.sample_rate)
-        except Exception as exc:  # noqa: BLE001 - every failure becomes an error row
-            return item, error_row(item, "decode", exc)
+        return item, load_item(item, preset.sample_rate)
 
     def emit(rows: Iterable[dict]) -> None:
         for row in rows:
             writer.write(row)
-            summary.rows += 1
-            if row["error"]:
-                summary.errors[row["error"].split(":", 1)[0]] += 1
-            else:
-                summary.audio_s += row["duration_s"]
+            summary.count(row)
             if on_row is not None:
                 on_row(row)
 

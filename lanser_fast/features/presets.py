@@ -8,6 +8,7 @@ defines the features.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 WHISPER_SAMPLES = 480_000  # 30 s at 16 kHz: Whisper pads every clip to this many samples
@@ -46,13 +47,14 @@ class Preset:
             frames = 1 + (padded - self.n_fft) // self.hop_length if padded >= self.n_fft else 0
         return max(frames - 1, 0) if self.drop_last_frame else frames
 
+    def silent_log(self) -> float:
+        """The log of a frame of digital silence (before the floor and the output scaling)."""
+        power = max(0.0, self.clamp_min) + self.add_eps
+        return math.log10(power) if self.log10 else math.log(power)
+
     def silent_value(self) -> float:
         """The value of a frame of digital silence before the per-utterance floor."""
-        import math
-
-        power = max(0.0, self.clamp_min) + self.add_eps
-        log = math.log10(power) if self.log10 else math.log(power)
-        return (log + self.out_shift) / self.out_scale
+        return (self.silent_log() + self.out_shift) / self.out_scale
 
 
 def _whisper(n_mels: int) -> Preset:

@@ -92,7 +92,7 @@ def log_mel_triton(waves: torch.Tensor, lengths: torch.Tensor,
         return out, n_frames
 
     active = [_active_frames(preset, int(n), int(f)) for n, f in zip(lengths, n_frames)]
-    silent_raw = _silent_raw(preset)
+    silent_raw = preset.silent_log()  # a zero-power frame's log, pass 1's scale
     # Per-utterance max of pass 1. The zero-padding frames it skips are utterance frames too,
     # but a silent frame holds the smallest possible log, so they never raise the max.
     maxima = torch.full((batch,), -math.inf, dtype=torch.float32, device=device)  # (B,)
@@ -126,12 +126,6 @@ def log_mel_triton(waves: torch.Tensor, lengths: torch.Tensor,
 def _offset(preset: Preset) -> int:
     """Samples of left padding: frame f starts at f * hop - offset."""
     return preset.n_fft // 2 if preset.center else 0
-
-
-def _silent_raw(preset: Preset) -> float:
-    """A zero-power frame's log before the floor and the affine output (pass 1's scale)."""
-    power = max(0.0, preset.clamp_min) + preset.add_eps
-    return math.log10(power) if preset.log10 else math.log(power)
 
 
 def _active_frames(preset: Preset, length: int, frames: int) -> int:

@@ -17,8 +17,9 @@ An empty transcript still yields its result: no label with the reason, or the la
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -28,7 +29,7 @@ from lanser_fast.nli.pairs import assemble, encode_texts, pair_template
 from lanser_fast.nli.semantics import label_scores
 from lanser_fast.taxonomy import DEFAULT_TAXONOMY, DEFAULT_TEMPLATE, Taxonomy, load_taxonomy
 
-ENGINES = ("auto", "torch", "onnxruntime", "tensorrt")
+ENGINES = ("auto", "torch", "onnxruntime")
 EMPTY_REASON = "empty transcript"
 
 
@@ -65,7 +66,6 @@ class ScoreStats:
     tokens: int = 0  # padded tokens run through the engine
     batches: int = 0
     engine_s: float = 0.0
-    extra: dict = field(default_factory=dict)
 
 
 def normalize(text: str | None) -> str:
@@ -92,8 +92,6 @@ class EntailmentScorer:
 
     def score(self, texts: Sequence[str | None]) -> list[TranscriptScore]:
         """One result per text, in order."""
-        import time
-
         keys = [normalize(t) for t in texts]
         todo = list(dict.fromkeys(k for k in keys if k and k not in self._cache))
         self.stats.transcripts += len(keys)
@@ -182,4 +180,4 @@ def make_engine(config: ScoreConfig):
         from lanser_fast.nli.onnx_engine import OnnxEngine
 
         return OnnxEngine(config.model, precision=config.precision)
-    raise ValueError(f"engine {engine!r} is not available here")
+    raise ValueError(f"unknown NLI engine {engine!r}; choose one of {ENGINES}")
