@@ -10,10 +10,14 @@ runner = CliRunner()
 
 
 @pytest.mark.parametrize("command,options", [
-    ([], ["doctor", "decode", "features", "bench-report"]),
+    ([], ["doctor", "decode", "features", "score", "prompts", "bench-report"]),
     (["doctor"], ["--json"]),
     (["decode"], ["--out", "--wav-dir", "--sample-rate", "--threads"]),
     (["features"], ["--out", "--preset", "--batch-size", "--threads", "--backend"]),
+    (["score"], ["--out", "--column", "--id-column", "--model", "--taxonomy", "--template",
+                  "--multi-label", "--engine", "--precision", "--top-k", "--empty"]),
+    (["prompts"], ["--template", "--column", "--label-column", "--model", "--taxonomy",
+                    "--engine"]),
     (["bench-report"], ["--readme"]),
 ])
 def test_help_describes_every_option(command, options):
