@@ -48,6 +48,9 @@ NLI_HUB_IDS = {
 WHISPER_LOGIT_SCALE = 8.0  # multiplies the decoder's final LayerNorm weight (logits are tied)
 # Random transformers at the default init (std 0.02) give every hypothesis almost the same
 # logits: label scores tie to 1e-4. A wider init makes the output depend on the label token.
+# The std is for the tiny size (hidden 64) and scales with 1/sqrt(hidden), so every size keeps
+# the tiny model's signal propagation (a fixed 0.2 saturates attention at base/large size and
+# makes the network chaotic: fp32 rounding then moves label scores by 1e-3).
 NLI_INIT_STD = 0.2
 NLI_LOGIT_SCALE = 2.0  # multiplies the classifier's output projection
 
@@ -137,6 +140,7 @@ def build_nli(out_dir: str | Path, family: str = "roberta", size: str = "tiny", 
     from tools.bpe_tokenizers import ROBERTA_VOCAB_SIZE, roberta_tokenizer
 
     hidden, layers, heads, ffn = NLI_SIZES[size]
+    init_std = NLI_INIT_STD * (NLI_SIZES["tiny"][0] / hidden) ** 0.5
     torch.manual_seed(seed)
     if family == "roberta":
         labels = ["CONTRADICTION", "NEUTRAL", "ENTAILMENT"]
@@ -144,7 +148,7 @@ def build_nli(out_dir: str | Path, family: str = "roberta", size: str = "tiny", 
             vocab_size=ROBERTA_VOCAB_SIZE, hidden_size=hidden, num_hidden_layers=layers,
             num_attention_heads=heads, intermediate_size=ffn, hidden_act="gelu",
             max_position_embeddings=514, type_vocab_size=1, layer_norm_eps=1e-5,
-            pad_token_id=1, bos_token_id=0, eos_token_id=2, initializer_range=NLI_INIT_STD,
+            pad_token_id=1, bos_token_id=0, eos_token_id=2, initializer_range=init_std,
             id2label=dict(enumerate(labels)), label2id={n: i for i, n in enumerate(labels)},
             architectures=["RobertaForSequenceClassification"],
         )
@@ -159,7 +163,7 @@ def build_nli(out_dir: str | Path, family: str = "roberta", size: str = "tiny", 
             encoder_ffn_dim=ffn, decoder_ffn_dim=ffn, activation_function="gelu",
             max_position_embeddings=1024, pad_token_id=1, bos_token_id=0, eos_token_id=2,
             decoder_start_token_id=2, forced_bos_token_id=0, scale_embedding=False,
-            init_std=NLI_INIT_STD,
+            init_std=init_std,
             id2label=dict(enumerate(labels)), label2id={n: i for i, n in enumerate(labels)},
             architectures=["BartForSequenceClassification"],
         )
@@ -179,7 +183,7 @@ def build_nli(out_dir: str | Path, family: str = "roberta", size: str = "tiny", 
             relative_attention=True, max_relative_positions=-1, position_buckets=256,
             norm_rel_ebd="layer_norm", share_att_key=True, pos_att_type=["p2c", "c2p"],
             position_biased_input=False, pad_token_id=0, pooler_hidden_size=hidden,
-            pooler_hidden_act="gelu", pooler_dropout=0.0, initializer_range=NLI_INIT_STD,
+            pooler_hidden_act="gelu", pooler_dropout=0.0, initializer_range=init_std,
             id2label=dict(enumerate(labels)), label2id={n: i for i, n in enumerate(labels)},
             architectures=["DebertaV2ForSequenceClassification"],
         )

@@ -13,10 +13,13 @@ README_END = "<!-- bench-table:end -->"
 
 
 def markdown_table(record: Record) -> str:
-    """One row per contender; ours first within each stage/workload, ratio vs ours' median."""
+    """One row per contender; ours first within each stage/workload, then the references
+    with ours' median divided by theirs."""
     lines = [
         f"Measured {record.date} at commit `{record.commit}` on: "
-        f"{describe_machine(record.machine)}. Medians over timed repeats (min–max).",
+        f"{describe_machine(record.machine)}. Medians over timed repeats (min–max). Where a "
+        "workload has several of our paths, a reference row lists ours ÷ it for each of them, "
+        "in their row order.",
         "",
         "| stage | workload | implementation | role | threads | throughput | ours ÷ this |",
         "|---|---|---|---|---:|---:|---:|",
@@ -25,12 +28,13 @@ def markdown_table(record: Record) -> str:
     for m in record.results:
         groups.setdefault((m.stage, m.workload), []).append(m)
     for (stage, workload), members in groups.items():
-        ours = next((m for m in members if m.role == "ours"), None)
         members.sort(key=lambda m: (m.role != "ours", -m.median))
+        ours = [m for m in members if m.role == "ours"]
         for m in members:
             ratio = ""
-            if ours is not None and m is not ours and m.unit == ours.unit:
-                ratio = f"{ours.median / m.median:.2f}×"
+            if m.role != "ours":
+                ratio = " / ".join(f"{o.median / m.median:.2f}×" for o in ours
+                                   if o.unit == m.unit)
             lines.append(
                 f"| {stage} | {workload} | {m.impl} | {m.role} | {m.threads} | "
                 f"{_num(m.median)} {m.unit} ({_num(m.min)}–{_num(m.max)}) | {ratio} |")

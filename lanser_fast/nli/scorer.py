@@ -45,7 +45,7 @@ class ScoreConfig:
     empty: str | None = None  # label given to empty transcripts (None: no label)
     token_budget: int = 1_024  # padded tokens per engine batch (CPU: small batches measured faster)
     max_batch: int = 512  # pairs per engine batch at most
-    cache_size: int = 1_000_000  # distinct transcripts remembered across calls
+    cache_size: int = 1_000_000  # distinct transcripts remembered across calls (0: none)
 
 
 @dataclass(frozen=True)
@@ -97,16 +97,27 @@ class EntailmentScorer:
         self.stats.transcripts += len(keys)
         self.stats.distinct += len(todo)
         self.stats.cached += sum(1 for k in keys if k) - len(todo)
+        known = {}
+        for key in keys:
+            if key and key in self._cache:
+                known[key] = self._cache[key]
+                self._cache.move_to_end(key)  # least recently used goes first
         if todo:
             started = time.perf_counter()
             for key, row in zip(todo, self._score_distinct(todo)):
+                known[key] = row
                 self._remember(key, row)
             self.stats.engine_s += time.perf_counter() - started
-        return [self._result(self._cache.get(k) if k else None) for k in keys]
+        return [self._result(known[k] if k else None) for k in keys]
+
+    def forget(self) -> None:
+        """Drop the cache of scored transcripts (the next call scores everything again)."""
+        self._cache.clear()
 
     def _remember(self, key: str, row: np.ndarray) -> None:
         self._cache[key] = row
-        if len(self._cache) > self.config.cache_size:
+        self._cache.move_to_end(key)
+        while len(self._cache) > self.config.cache_size:
             self._cache.popitem(last=False)
 
     def _score_distinct(self, texts: list[str]) -> np.ndarray:
