@@ -181,10 +181,13 @@ def score(
                                                                   "scores (entailment vs "
                                                                   "contradiction)."),
     engine: str = typer.Option("auto", "--engine", help="auto (torch on CUDA, onnxruntime on "
-                                                        "CPU), torch or onnxruntime."),
-    precision: str = typer.Option("fp32", "--precision", help="fp32 (exact) or int8 "
-                                                              "(onnxruntime dynamic "
-                                                              "quantization)."),
+                                                        "CPU), torch, onnxruntime, or tensorrt "
+                                                        "(experimental, CUDA)."),
+    precision: str = typer.Option("auto", "--precision", help="auto (the engine's default: "
+                                                              "fp32, exact; tensorrt fp16), "
+                                                              "fp32, int8 (onnxruntime), "
+                                                              "bf16/fp16 (torch), fp16 "
+                                                              "(tensorrt)."),
     top_k: int = typer.Option(3, "--top-k", min=1, help="Labels kept in the top_k column."),
     empty: str = typer.Option("null", "--empty", help="Label of empty transcripts: null (no "
                                                       "label, with the reason) or a taxonomy "
@@ -198,17 +201,16 @@ def score(
 
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from lanser_fast.nli.engines import EngineUnavailable, resolve_engine
     from lanser_fast.nli.models import ModelNotFound
-    from lanser_fast.nli.scorer import ENGINES, EntailmentScorer, ScoreConfig
+    from lanser_fast.nli.scorer import EntailmentScorer, ScoreConfig
     from lanser_fast.nli.texts import ScoreWriter, TextInputError, TextSource
     from lanser_fast.taxonomy import TaxonomyError
 
-    if engine not in ENGINES:
-        raise typer.BadParameter(f"unknown engine {engine!r}; choose one of "
-                                 f"{', '.join(ENGINES)}", param_hint="--engine")
-    if precision not in ("fp32", "int8") or (precision == "int8" and engine == "torch"):
-        raise typer.BadParameter("precision is fp32, or int8 with the onnxruntime engine",
-                                 param_hint="--precision")
+    try:
+        resolve_engine(engine, precision)
+    except EngineUnavailable as exc:
+        raise typer.BadParameter(str(exc), param_hint="--engine/--precision") from None
     try:
         sources = [TextSource(spec, column, id_column) for spec in inputs]
     except TextInputError as exc:
@@ -272,7 +274,8 @@ def prompts(
                                                                      "maps onto."),
     model: str = typer.Option("FacebookAI/roberta-large-mnli", "--model", help="NLI model."),
     taxonomy: str = typer.Option("goemotions28", "--taxonomy", help="Taxonomy name or file."),
-    engine: str = typer.Option("auto", "--engine", help="auto, torch or onnxruntime."),
+    engine: str = typer.Option("auto", "--engine", help="auto, torch, onnxruntime or tensorrt "
+                                                        "(experimental)."),
 ) -> None:
     """Accuracy and unweighted recall of prompt templates on labeled text (zero-shot)."""
     from rich.console import Console

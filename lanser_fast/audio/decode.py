@@ -46,7 +46,8 @@ READ_BLOCK_FRAMES = 1 << 16  # frames per libsndfile read: bounds the multi-chan
 SALVAGE_BLOCK_FRAMES = 1024  # after a read error, re-read in small blocks to keep what is readable
 
 # Flags a successful decode can carry (stored in result rows' flag lists).
-FLAG_TRUNCATED = "truncated"  # the file ends early or has an unreadable tail: decoded what was there
+# the file ends early or has an unreadable tail: decoded what was there
+FLAG_TRUNCATED = "truncated"
 FLAG_REGION_PAST_END = "region_past_end"  # offset + duration asked for more than the file holds
 
 AudioSource = Union[str, os.PathLike, bytes, bytearray, memoryview]

@@ -231,7 +231,8 @@ class _JsonlSource(_TableSource):
                     try:
                         first = json.loads(line)
                     except json.JSONDecodeError as exc:
-                        raise ManifestError(self.spec, f"line {number} is not JSON: {exc}") from None
+                        raise ManifestError(self.spec,
+                                            f"line {number} is not JSON: {exc}") from None
                     if not isinstance(first, dict) or "path" not in first:
                         raise ManifestError(self.spec, f"line {number} has no 'path' field "
                                                        f"(required; optional: {_optional()})")

@@ -24,12 +24,12 @@ from typing import Sequence
 
 import numpy as np
 
+from lanser_fast.nli.engines import make_engine, resolve_engine
 from lanser_fast.nli.models import DEFAULT_MODEL, load_tokenizer, resolve_model
 from lanser_fast.nli.pairs import assemble, encode_texts, pair_template
 from lanser_fast.nli.semantics import label_scores
 from lanser_fast.taxonomy import DEFAULT_TAXONOMY, DEFAULT_TEMPLATE, Taxonomy, load_taxonomy
 
-ENGINES = ("auto", "torch", "onnxruntime")
 EMPTY_REASON = "empty transcript"
 
 
@@ -39,12 +39,12 @@ class ScoreConfig:
     taxonomy: str = DEFAULT_TAXONOMY  # built-in name or taxonomy file
     template: str = DEFAULT_TEMPLATE  # hypothesis template, "{}" is the label's prompt word
     multi_label: bool = False  # independent per-label entailment-vs-contradiction scores
-    engine: str = "auto"  # auto: torch on CUDA, onnxruntime on CPU
-    precision: str = "fp32"  # fp32 (exact) or int8 (onnxruntime dynamic quantization)
+    engine: str = "auto"  # auto: torch on CUDA, onnxruntime on CPU (see nli.engines)
+    precision: str = "auto"  # auto: the engine's default (fp32, exact; TensorRT: fp16)
     top_k: int = 3  # labels kept in the top-k column
     empty: str | None = None  # label given to empty transcripts (None: no label)
-    token_budget: int = 1_024  # padded tokens per engine batch (CPU: small batches measured faster)
-    max_batch: int = 512  # pairs per engine batch at most
+    token_budget: int | None = None  # padded tokens per engine batch (None: the engine's own)
+    max_batch: int = 512  # pairs per engine batch at most (and at most the engine's limit)
     cache_size: int = 1_000_000  # distinct transcripts remembered across calls (0: none)
 
 
@@ -75,8 +75,8 @@ def normalize(text: str | None) -> str:
 class EntailmentScorer:
     def __init__(self, config: ScoreConfig = ScoreConfig(), *, taxonomy: Taxonomy | None = None,
                  engine=None):
-        if config.engine not in ENGINES:
-            raise ValueError(f"unknown NLI engine {config.engine!r}; choose one of {ENGINES}")
+        if engine is None:  # an unusable engine or precision fails before any loading
+            resolve_engine(config.engine, config.precision)
         self.config = config
         self.taxonomy = taxonomy or load_taxonomy(config.taxonomy)
         if config.empty is not None and config.empty not in self.taxonomy.labels:
@@ -85,7 +85,10 @@ class EntailmentScorer:
         self.tokenizer = load_tokenizer(config.model)
         self.template = pair_template(self.tokenizer)
         self.hypotheses = encode_texts(self.tokenizer, self.taxonomy.hypotheses(config.template))
-        self.engine = engine if engine is not None else make_engine(config)
+        self.engine = engine if engine is not None else make_engine(
+            config.model, config.engine, config.precision)
+        self.token_budget = config.token_budget or getattr(self.engine, "token_budget", 1_024)
+        self.max_batch = min(config.max_batch, getattr(self.engine, "max_batch", config.max_batch))
         self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
         self.stats = ScoreStats()
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -140,8 +143,8 @@ class EntailmentScorer:
         for i in order:
             length = len(assembled[i][0])
             width = max(width, length)
-            if current and ((len(current) + 1) * width > self.config.token_budget
-                            or len(current) >= self.config.max_batch):
+            if current and ((len(current) + 1) * width > self.token_budget
+                            or len(current) >= self.max_batch):
                 batches.append(current)
                 current, width = [], length
             current.append(i)
@@ -174,21 +177,3 @@ class EntailmentScorer:
         best = np.argsort(-scores, kind="stable")[: max(1, self.config.top_k)]
         top = tuple((labels[i], float(scores[i])) for i in best)
         return TranscriptScore(top[0][0], top[0][1], tuple(float(s) for s in scores), top)
-
-
-def make_engine(config: ScoreConfig):
-    """The engine ``config.engine`` names; ``auto`` is torch on CUDA, onnxruntime on CPU."""
-    import torch
-
-    engine = config.engine
-    if engine == "auto":
-        engine = "torch" if torch.cuda.is_available() else "onnxruntime"
-    if engine == "torch":
-        from lanser_fast.nli.torch_engine import TorchEngine
-
-        return TorchEngine(config.model)
-    if engine == "onnxruntime":
-        from lanser_fast.nli.onnx_engine import OnnxEngine
-
-        return OnnxEngine(config.model, precision=config.precision)
-    raise ValueError(f"unknown NLI engine {engine!r}; choose one of {ENGINES}")

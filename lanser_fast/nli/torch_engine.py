@@ -6,24 +6,31 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+CPU_TOKEN_BUDGET = 1_024  # 2-core CPU, roberta-base size: small batches measured fastest
+CUDA_TOKEN_BUDGET = 32_768  # large batches keep a GPU busy
+
 
 class TorchEngine:
     name = "torch"
+    max_batch = 1_024
 
-    def __init__(self, model: str, *, device: str | None = None, dtype: str = "float32"):
+    def __init__(self, model: str, *, precision: str = "fp32", device: str | None = None):
         from transformers import AutoModelForSequenceClassification
 
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        torch_dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16,
-                       "float16": torch.float16}[dtype]
-        if self.device.type == "cpu" and torch_dtype == torch.float16:
-            raise ValueError("float16 needs CUDA; use float32 or bfloat16 on CPU")
+        if precision not in DTYPES:
+            raise ValueError(f"unknown precision {precision!r}; choose one of {tuple(DTYPES)}")
+        if self.device.type == "cpu" and precision == "fp16":
+            raise ValueError("fp16 needs CUDA; use fp32 or bf16 on CPU")
+        self.precision = precision
+        self.token_budget = CUDA_TOKEN_BUDGET if self.device.type == "cuda" else CPU_TOKEN_BUDGET
         try:
             net = AutoModelForSequenceClassification.from_pretrained(
-                model, dtype=torch_dtype, attn_implementation="sdpa")
+                model, dtype=DTYPES[precision], attn_implementation="sdpa")
         except ValueError:  # architectures without SDPA support (DeBERTa-v2/v3)
             net = AutoModelForSequenceClassification.from_pretrained(
-                model, dtype=torch_dtype, attn_implementation="eager")
+                model, dtype=DTYPES[precision], attn_implementation="eager")
         self.model = net.to(self.device).eval()
         self.takes_token_types = "token_type_ids" in self.model.forward.__code__.co_varnames
 
