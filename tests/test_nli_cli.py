@@ -61,7 +61,9 @@ def test_score_jsonl_output_and_empty_label(hub_models, transcripts, tmp_path):
     (["--column", "text"], "no column 'text' (columns: id, transcript)"),
     (["--model", "nobody/no-such-mnli"], "'nobody/no-such-mnli' could not be loaded"),
     (["--taxonomy", "nope.yaml"], "not a built-in taxonomy"),
-    (["--engine", "tensorflow"], "unknown engine 'tensorflow'"),
+    (["--engine", "tensorflow"], "unknown NLI engine 'tensorflow'"),
+    (["--engine", "tensorrt"], "pip install 'lanser-fast[tensorrt]' on a CUDA machine"),
+    (["--engine", "torch", "--precision", "int8"], "not available with the torch engine"),
     (["--empty", "calm", "--taxonomy", "iemocap4"], "not a label of iemocap4"),
 ])
 def test_score_bad_flags_fail_before_work(hub_models, transcripts, tmp_path, args, message):

@@ -129,7 +129,9 @@ def roberta_tokenizer(cls_name: str = "RobertaTokenizer"):
         vocab[f"madeupword{i - len(gpt2_vocab) - len(ROBERTA_SPECIALS):04d}"] = i
     vocab["<mask>"] = ROBERTA_MASK_ID
     cls = getattr(transformers, cls_name)
-    return cls(vocab=vocab, merges=list(merges), model_max_length=512)
+    # the hub tokenizers' limits: roberta-large-mnli 512, bart-large-mnli 1024 positions
+    limit = 1024 if cls_name == "BartTokenizer" else 512
+    return cls(vocab=vocab, merges=list(merges), model_max_length=limit)
 
 
 def whisper_tokenizer(num_languages: int = 99):

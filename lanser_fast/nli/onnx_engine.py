@@ -1,8 +1,8 @@
 """ONNX Runtime engine: the model exported once to ONNX, cached on disk, run by ONNX Runtime.
 
 The export (and the int8 variant) is cached under ``$LANSER_FAST_CACHE`` (default
-``~/.cache/lanser-fast``) in a folder keyed by the model's resolved files, the opset and the
-versions of torch, transformers, onnx and onnxruntime; a file lock makes parallel workers wait
+``~/.cache/lanser-fast``) in a folder keyed by the model's resolved files, the opset, the export
+code's revision and the versions of torch, transformers, onnx and onnxruntime; a file lock makes parallel workers wait
 for one export instead of racing. The same ONNX file is what the TensorRT engine consumes.
 
 Precisions: ``fp32`` reproduces the torch reference (scores within 1e-5); ``int8`` is ONNX
@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 OPSET = 17
+EXPORT_REVISION = 2  # bump when the exported graph changes (2: BART's last </s> by gather)
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 PRECISIONS = ("fp32", "int8")
 
@@ -47,7 +48,7 @@ def _model_files(model: str) -> dict[str, str]:
 def export_key(model: str) -> str:
     versions = {name: _version(name) for name in ("torch", "transformers", "onnx", "onnxruntime")}
     payload = json.dumps({"model": model, "files": _model_files(model), "opset": OPSET,
-                          "versions": versions}, sort_keys=True)
+                          "revision": EXPORT_REVISION, "versions": versions}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:20]
 
 
@@ -97,15 +98,30 @@ def _export(model: str, target: Path) -> None:
 
 
 class _LogitsOnly(torch.nn.Module):
-    """The classifier with the logits tensor as its only output (what the export traces)."""
+    """The classifier with the logits tensor as its only output (what the export traces).
+
+    BART-style classifiers read the decoder state at the last ``</s>`` through a boolean mask,
+    which exports to NonZero on a bool tensor (a type TensorRT's NonZero does not list); for
+    them the same state is picked with a gather at the last ``</s>`` position instead."""
 
     def __init__(self, net, takes_types: bool):
         super().__init__()
         self.net, self.takes_types = net, takes_types
+        self.eos_pooled = hasattr(net, "classification_head") and hasattr(net, "model")
 
     def forward(self, input_ids, attention_mask, token_type_ids=None):
+        if self.eos_pooled:
+            return self._eos_logits(input_ids, attention_mask)
         extra = {"token_type_ids": token_type_ids} if self.takes_types else {}
         return self.net(input_ids=input_ids, attention_mask=attention_mask, **extra).logits
+
+    def _eos_logits(self, input_ids, attention_mask):
+        hidden = self.net.model(input_ids=input_ids, attention_mask=attention_mask,
+                                use_cache=False).last_hidden_state  # (B, T, H) decoder states
+        positions = torch.arange(1, input_ids.shape[1] + 1, device=input_ids.device)
+        last_eos = ((input_ids == self.net.config.eos_token_id) * positions).argmax(dim=1)
+        index = last_eos[:, None, None].expand(-1, 1, hidden.shape[-1])
+        return self.net.classification_head(hidden.gather(1, index)[:, 0])  # no squeeze: an If
 
 
 def _quantize(source: Path, target: Path) -> None:
