@@ -1,0 +1,1 @@
+"""Whisper transcription with CTranslate2 (models: ``lanser_fast.asr.models``)."""
