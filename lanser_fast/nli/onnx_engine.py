@@ -2,8 +2,9 @@
 
 The export (and the int8 variant) is cached under ``$LANSER_FAST_CACHE`` (default
 ``~/.cache/lanser-fast``) in a folder keyed by the model's resolved files, the opset, the export
-code's revision and the versions of torch, transformers, onnx and onnxruntime; a file lock makes parallel workers wait
-for one export instead of racing. The same ONNX file is what the TensorRT engine consumes.
+code's revision and the versions of torch, transformers, onnx and onnxruntime; a file lock makes
+parallel workers wait for one export instead of racing. The same ONNX file is what the TensorRT
+engine consumes.
 
 Precisions: ``fp32`` reproduces the torch reference (scores within 1e-5); ``int8`` is ONNX
 Runtime's dynamic quantization of the MatMul weights (activations quantized per batch): about

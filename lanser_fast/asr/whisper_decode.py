@@ -1,0 +1,100 @@
+"""Batched Whisper decoding with CTranslate2: features of many utterances in, tokens out.
+
+``WhisperDecoder.decode(features)`` takes a (B, n_mels, 3000) float32 batch (our front end,
+``whisper-80``/``whisper-128`` per the model) and runs ``ctranslate2.models.Whisper`` once for
+the whole batch: language detection where no language is given (multilingual models), then
+greedy decoding (beam search optional) without timestamps, each utterance prompted with
+``<|startoftranscript|><|lang|><|transcribe|><|notimestamps|>`` (English-only models:
+``<|startoftranscript|><|notimestamps|>``), at most ``max_new_tokens`` new tokens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lanser_fast.asr.models import compute_type, resolve_whisper
+
+
+@dataclass(frozen=True)
+class DecodeOptions:
+    language: str | None = None  # "en", "de", ...; None: detected per utterance
+    task: str = "transcribe"  # or "translate"
+    beam_size: int = 1  # 1: greedy
+    max_new_tokens: int = 224  # tokens generated after the prompt, at most
+
+
+@dataclass(frozen=True)
+class Decoded:
+    tokens: tuple[int, ...]  # generated text tokens (no prompt, no end of text)
+    text: str
+    language: str | None  # detected or given ("en"); None for English-only models
+    language_prob: float | None  # detection probability (None when given)
+    avg_logprob: float  # sum of token log-probabilities / (tokens + 1), as faster-whisper
+    no_speech_prob: float
+
+
+class WhisperDecoder:
+    def __init__(self, model: str, *, device: str = "cpu", compute: str | None = None,
+                 threads: int = 0, options: DecodeOptions = DecodeOptions()):
+        import ctranslate2
+        from tokenizers import Tokenizer
+
+        self.info = resolve_whisper(model)  # fails before any work on a missing model
+        self.options = options
+        self.compute_type = compute_type(device, compute)
+        self.model = ctranslate2.models.Whisper(
+            str(self.info.path), device=device.split(":")[0],
+            device_index=int(device.split(":")[1]) if ":" in device else 0,
+            compute_type=self.compute_type, intra_threads=threads)
+        self.tokenizer = Tokenizer.from_file(str(self.info.path / "tokenizer.json"))
+        self.sot = self._token("<|startoftranscript|>")
+        self.eot = self._token("<|endoftext|>")
+        self.no_timestamps = self._token("<|notimestamps|>")
+        self.task = self._token(f"<|{options.task}|>") if self.model.is_multilingual else None
+        if options.language is not None and self.model.is_multilingual:
+            self._token(f"<|{options.language}|>")  # an unknown language fails here
+
+    def _token(self, text: str) -> int:
+        token = self.tokenizer.token_to_id(text)
+        if token is None:
+            raise ValueError(f"{self.info.spec}: the tokenizer has no {text} token")
+        return token
+
+    def decode(self, features: np.ndarray) -> list[Decoded]:
+        """One result per row of the (B, n_mels, frames) batch, in order."""
+        import ctranslate2
+
+        batch = ctranslate2.StorageView.from_array(np.ascontiguousarray(features, np.float32))
+        languages = self._languages(batch, len(features))
+        prompts = []
+        for language, _ in languages:
+            if self.model.is_multilingual:
+                prompts.append([self.sot, self._token(f"<|{language}|>"), self.task,
+                                self.no_timestamps])
+            else:
+                prompts.append([self.sot, self.no_timestamps])
+        limit = self.options.max_new_tokens
+        results = self.model.generate(  # CTranslate2 4.8 generates at most max_length // 2
+            batch, prompts, beam_size=self.options.beam_size, max_length=2 * limit,
+            return_scores=True, return_no_speech_prob=True, suppress_blank=True,
+            suppress_tokens=[-1])
+        out = []
+        for (language, probability), result in zip(languages, results):
+            tokens = tuple(t for t in result.sequences_ids[0][:limit] if t < self.eot)
+            length = len(result.sequences_ids[0])  # what the score averages over
+            total = result.scores[0] * length  # CTranslate2 scores are per-token averages
+            out.append(Decoded(tokens, self.tokenizer.decode(list(tokens)), language,
+                               probability, total / (length + 1),
+                               float(result.no_speech_prob)))
+        return out
+
+    def _languages(self, batch, size: int) -> list[tuple[str | None, float | None]]:
+        if not self.model.is_multilingual:
+            return [(None, None)] * size
+        if self.options.language is not None:
+            return [(self.options.language, None)] * size
+        detected = self.model.detect_language(batch)
+        return [(ranked[0][0][2:-2], float(ranked[0][1])) for ranked in detected]
+

@@ -1,0 +1,85 @@
+"""Batched CTranslate2 Whisper decoding: exactly Hugging Face's tokens, batch = alone."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+import torch
+
+from lanser_fast.asr.whisper_decode import DecodeOptions, WhisperDecoder
+
+HUB_ID = "openai/whisper-tiny"
+NEW_TOKENS = 12  # every decode is capped: random weights never stop by themselves
+
+
+@pytest.fixture(scope="module", autouse=True)
+def ct2_cache(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LANSER_FAST_CACHE", str(tmp_path_factory.mktemp("lanser-cache")))
+        yield
+
+
+@pytest.fixture(scope="module")
+def features() -> np.ndarray:
+    """whisper-80 features of four clips of different lengths (openai-whisper padding)."""
+    from lanser_fast.features import log_mel
+    from tools.synth_speech import SENTENCES, speak
+
+    clips = [speak(text, rate_wpm=rate) for text, rate in
+             zip(SENTENCES[:4], (120, 160, 200, 240))]
+    lengths = torch.tensor([len(c) for c in clips])
+    waves = torch.zeros(len(clips), int(lengths.max()))
+    for i, clip in enumerate(clips):
+        waves[i, : len(clip)] = torch.from_numpy(clip)
+    out, _ = log_mel(waves, lengths, "whisper-80")
+    return out.numpy()
+
+
+@pytest.fixture(scope="module")
+def hf_whisper(hub_models):
+    from transformers import WhisperForConditionalGeneration
+
+    return WhisperForConditionalGeneration.from_pretrained(HUB_ID).eval()
+
+
+def _hf_tokens(model, features, language) -> list[tuple[int, ...]]:
+    eot = model.generation_config.eos_token_id
+    with torch.no_grad():
+        out = model.generate(torch.from_numpy(features), language=language, task="transcribe",
+                             max_new_tokens=NEW_TOKENS, num_beams=1, do_sample=False,
+                             return_timestamps=False)
+    return [tuple(t for t in row if t < eot) for row in out.tolist()]
+
+
+def test_tokens_equal_hugging_face_generate(hub_models, features, hf_whisper):
+    decoder = WhisperDecoder(HUB_ID, compute="float32",
+                             options=DecodeOptions(language="en", max_new_tokens=NEW_TOKENS))
+    ours = decoder.decode(features)
+    assert [r.tokens for r in ours] == _hf_tokens(hf_whisper, features, "en")
+    assert all(len(r.tokens) <= NEW_TOKENS and r.language == "en" for r in ours)
+    assert all(np.isfinite(r.avg_logprob) and 0.0 <= r.no_speech_prob <= 1.0 for r in ours)
+
+
+def test_detected_language_equals_hugging_face(hub_models, features, hf_whisper):
+    decoder = WhisperDecoder(HUB_ID, compute="float32",
+                             options=DecodeOptions(max_new_tokens=NEW_TOKENS))
+    ours = decoder.decode(features)
+    with torch.no_grad():
+        theirs = hf_whisper.detect_language(torch.from_numpy(features)).tolist()
+    assert [decoder._token(f"<|{r.language}|>") for r in ours] == theirs
+    assert all(0.0 < r.language_prob <= 1.0 for r in ours)
+
+
+def test_a_mixed_batch_equals_each_clip_alone(hub_models, features):
+    decoder = WhisperDecoder(HUB_ID, options=DecodeOptions(max_new_tokens=NEW_TOKENS))
+    together = decoder.decode(features)
+    alone = [decoder.decode(features[i : i + 1])[0] for i in range(len(features))]
+    assert [r.tokens for r in together] == [r.tokens for r in alone]
+    assert [r.language for r in together] == [r.language for r in alone]
+
+
+def test_unknown_language_fails_before_work(hub_models):
+    with pytest.raises(ValueError, match=re.escape("the tokenizer has no <|xx|> token")):
+        WhisperDecoder(HUB_ID, options=DecodeOptions(language="xx"))
