@@ -83,3 +83,43 @@ def test_a_mixed_batch_equals_each_clip_alone(hub_models, features):
 def test_unknown_language_fails_before_work(hub_models):
     with pytest.raises(ValueError, match=re.escape("the tokenizer has no <|xx|> token")):
         WhisperDecoder(HUB_ID, options=DecodeOptions(language="xx"))
+
+
+@pytest.fixture(scope="module")
+def clips() -> list[np.ndarray]:
+    from tools.synth_speech import SENTENCES, speak
+
+    return [speak(text, rate_wpm=rate) for text, rate in zip(SENTENCES[4:8], (120, 160, 200, 240))]
+
+
+def test_compat_features_equal_faster_whisper(clips):
+    from faster_whisper.audio import pad_or_trim
+    from faster_whisper.feature_extractor import FeatureExtractor
+
+    from lanser_fast.features.faster_whisper_compat import log_mel_faster_whisper
+
+    extractor = FeatureExtractor(feature_size=80)
+    for clip in clips:
+        full = extractor(clip)
+        theirs = pad_or_trim(full[:, : full.shape[-1] - 1])  # transcribe's first window
+        assert np.abs(log_mel_faster_whisper(clip) - theirs).max() <= 1e-4
+
+
+def test_tokens_equal_faster_whisper_transcribe(hub_models, clips):
+    """faster-whisper passes max_length = prompt + max_new_tokens to CTranslate2, which then
+    generates (prompt + max_new_tokens) // 2 tokens: its max_new_tokens=20 with the 4-token
+    prompt gives 12."""
+    from faster_whisper import WhisperModel
+
+    from lanser_fast.features.faster_whisper_compat import log_mel_faster_whisper
+
+    decoder = WhisperDecoder(HUB_ID, compute="float32",
+                             options=DecodeOptions(language="en", max_new_tokens=NEW_TOKENS))
+    ours = decoder.decode(np.stack([log_mel_faster_whisper(c) for c in clips]))
+    reference = WhisperModel(str(decoder.info.path), device="cpu", compute_type="float32")
+    for clip, result in zip(clips, ours):
+        segments, _ = reference.transcribe(
+            clip, language="en", beam_size=1, temperature=0.0, without_timestamps=True,
+            max_new_tokens=2 * NEW_TOKENS - 4, condition_on_previous_text=False,
+            vad_filter=False)
+        assert [tuple(s.tokens) for s in segments] == [result.tokens]
