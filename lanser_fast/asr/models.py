@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from lanser_fast.nli.onnx_engine import cache_root
+from lanser_fast.cache import cache_root, file_stamps
 
 FASTER_WHISPER_MODELS = {  # faster-whisper's public names -> the CTranslate2 repos they load
     "tiny.en": "Systran/faster-whisper-tiny.en", "tiny": "Systran/faster-whisper-tiny",
@@ -129,12 +129,7 @@ def _info(spec: str, path: Path, source: Path | None) -> WhisperModelInfo:
 
 
 def conversion_key(source: Path) -> str:
-    files = {}
-    for path in sorted(source.iterdir()):
-        if path.is_file():
-            stat = path.resolve().stat()
-            files[path.name] = f"{stat.st_size}:{stat.st_mtime_ns}"
-    payload = json.dumps({"source": str(source.resolve()), "files": files,
+    payload = json.dumps({"source": str(source.resolve()), "files": file_stamps(source),
                           "ctranslate2": metadata.version("ctranslate2")}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:20]
 

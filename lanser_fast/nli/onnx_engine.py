@@ -23,27 +23,22 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from lanser_fast.cache import cache_root, file_stamps
+
 OPSET = 17
-EXPORT_REVISION = 2  # bump when the exported graph changes (2: BART's last </s> by gather)
+EXPORT_REVISION = 3  # bump when the exported graph or its key changes (2: BART's last
+# </s> by gather; 3: file stamps from lanser_fast.cache)
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 PRECISIONS = ("fp32", "int8")
 
 
-def cache_root() -> Path:
-    return Path(os.environ.get("LANSER_FAST_CACHE", Path.home() / ".cache" / "lanser-fast"))
-
-
-def _model_files(model: str) -> dict[str, str]:
-    """Identity of the model's files: resolved paths with sizes and mtimes."""
+def _model_files(model: str) -> dict:
+    """Identity of the model's files: the resolved snapshot folder, sizes and mtimes."""
     from transformers.utils import cached_file
 
-    config = Path(cached_file(model, "config.json"))
-    files = {}
-    for path in sorted(config.parent.iterdir()):
-        if path.suffix in {".json", ".safetensors", ".bin", ".model", ".txt"}:
-            stat = path.resolve().stat()
-            files[str(path)] = f"{stat.st_size}:{stat.st_mtime_ns}"
-    return files
+    folder = Path(cached_file(model, "config.json")).parent
+    return {"folder": str(folder),
+            "stamps": file_stamps(folder, (".json", ".safetensors", ".bin", ".model", ".txt"))}
 
 
 def export_key(model: str) -> str:

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lanser_fast.nli.onnx_engine import cache_root, export_key, exported_model
+from lanser_fast.cache import cache_root
+from lanser_fast.nli.onnx_engine import export_key, exported_model
 
 MAX_BATCH = 256  # pairs per batch the profile accepts
 OPT_BATCH = 128  # the batch size TensorRT tunes its kernels for
