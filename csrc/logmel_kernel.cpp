@@ -153,27 +153,6 @@ void radix2(const vf* xr, const vf* xi, vf* yr, vf* yi, const Stage& st, int q) 
   }
 }
 
-template <bool TW>
-void radix4(const vf* xr, const vf* xi, vf* yr, vf* yi, const Stage& st, int q) {
-  const size_t span = size_t(st.s) * st.m;
-  const int w = st.s;
-  const float* tr = st.tw_re.data() + size_t(q) * 4;
-  const float* ti = st.tw_im.data() + size_t(q) * 4;
-  for (int t = 0; t < w; ++t) {
-    const vf a0r = xr[t], a0i = xi[t], a1r = xr[t + span], a1i = xi[t + span];
-    const vf a2r = xr[t + 2 * span], a2i = xi[t + 2 * span];
-    const vf a3r = xr[t + 3 * span], a3i = xi[t + 3 * span];
-    const vf t0r = a0r + a2r, t0i = a0i + a2i, t1r = a0r - a2r, t1i = a0i - a2i;
-    const vf t2r = a1r + a3r, t2i = a1i + a3i, t3r = a1r - a3r, t3i = a1i - a3i;
-    // b1 = t1 - i t3, b2 = t0 - t2, b3 = t1 + i t3 (forward transform, w_4 = -i)
-    yr[t] = t0r + t2r;
-    yi[t] = t0i + t2i;
-    store<TW>(yr + w, yi + w, t, t1r + t3i, t1i - t3r, tr[1], ti[1]);
-    store<TW>(yr + 2 * w, yi + 2 * w, t, t0r - t2r, t0i - t2i, tr[2], ti[2]);
-    store<TW>(yr + 3 * w, yi + 3 * w, t, t1r - t3i, t1i + t3r, tr[3], ti[3]);
-  }
-}
-
 // Radix-4 transform of (x0, x1, x2, x3) into out[0..3].
 inline void dft4(vf x0r, vf x0i, vf x1r, vf x1i, vf x2r, vf x2i, vf x3r, vf x3i, vf* outr,
                  vf* outi) {
@@ -183,6 +162,23 @@ inline void dft4(vf x0r, vf x0i, vf x1r, vf x1i, vf x2r, vf x2i, vf x3r, vf x3i,
   outr[1] = t1r + t3i; outi[1] = t1i - t3r;
   outr[2] = t0r - t2r; outi[2] = t0i - t2i;
   outr[3] = t1r - t3i; outi[3] = t1i + t3r;
+}
+
+template <bool TW>
+void radix4(const vf* xr, const vf* xi, vf* yr, vf* yi, const Stage& st, int q) {
+  const size_t span = size_t(st.s) * st.m;
+  const int w = st.s;
+  const float* tr = st.tw_re.data() + size_t(q) * 4;
+  const float* ti = st.tw_im.data() + size_t(q) * 4;
+  for (int t = 0; t < w; ++t) {
+    vf br[4], bi[4];
+    dft4(xr[t], xi[t], xr[t + span], xi[t + span], xr[t + 2 * span], xi[t + 2 * span],
+         xr[t + 3 * span], xi[t + 3 * span], br, bi);
+    yr[t] = br[0];
+    yi[t] = bi[0];
+    for (int r = 1; r < 4; ++r)
+      store<TW>(yr + r * w, yi + r * w, t, br[r], bi[r], tr[r], ti[r]);
+  }
 }
 
 template <bool TW>
