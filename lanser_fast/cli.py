@@ -78,12 +78,8 @@ def decode(
     row naming the reason (the run goes on). Re-running the same command resumes.
     """
     from lanser_fast.audio.corpus import decode_corpus
-    from lanser_fast.manifest import ManifestError, open_inputs
 
-    try:
-        items = open_inputs(inputs)
-    except ManifestError as exc:
-        raise typer.BadParameter(str(exc), param_hint="INPUTS") from None
+    items = _open_inputs(inputs)
     with _row_progress("decode") as on_row:
         summary = decode_corpus(items, out, threads=threads, wav_dir=wav_dir,
                                 sample_rate=sample_rate, on_row=on_row)
@@ -123,7 +119,6 @@ def features(
     """
     from lanser_fast.features import BACKENDS, PRESETS
     from lanser_fast.features.corpus import features_corpus
-    from lanser_fast.manifest import ManifestError, open_inputs
 
     if preset not in PRESETS:
         raise typer.BadParameter(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}",
@@ -138,10 +133,7 @@ def features(
             raise typer.BadParameter(f"the compiled op is not available "
                                      f"({compiled.load_error()}); reinstall lanser-fast with a "
                                      "C++ compiler, or use --backend ref", param_hint="--backend")
-    try:
-        items = open_inputs(inputs)
-    except ManifestError as exc:
-        raise typer.BadParameter(str(exc), param_hint="INPUTS") from None
+    items = _open_inputs(inputs)
     with _row_progress(f"features {preset}") as on_row:
         try:
             summary = features_corpus(items, out, preset, batch_size=batch_size,
@@ -337,6 +329,16 @@ def bench_report(
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--readme") from None
     typer.echo(f"updated the benchmark table in {readme}")
+
+
+def _open_inputs(inputs: List[str]):
+    """The audio items of INPUTS; a manifest that cannot be read fails before any work."""
+    from lanser_fast.manifest import ManifestError, open_inputs
+
+    try:
+        return open_inputs(inputs)
+    except ManifestError as exc:
+        raise typer.BadParameter(str(exc), param_hint="INPUTS") from None
 
 
 @contextmanager
