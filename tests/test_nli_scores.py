@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import pipeline_scores
 
 from lanser_fast.nli.models import ModelNotFound
 from lanser_fast.nli.scorer import EMPTY_REASON, EntailmentScorer, ScoreConfig
@@ -30,16 +31,6 @@ def onnx_cache(tmp_path_factory):
         yield
 
 
-def _pipeline_scores(model, texts, prompts, template, multi_label):
-    from transformers import pipeline
-
-    classify = pipeline("zero-shot-classification", model=model, tokenizer=model)
-    out = classify(texts, candidate_labels=prompts, hypothesis_template=template,
-                   multi_label=multi_label)
-    out = out if isinstance(out, list) else [out]
-    return np.array([[dict(zip(r["labels"], r["scores"]))[p] for p in prompts] for r in out])
-
-
 @pytest.mark.parametrize("engine", ["torch", "onnxruntime"])
 @pytest.mark.parametrize("model", MODELS)
 @pytest.mark.parametrize("taxonomy,multi_label", [("iemocap4", False), ("ekman7", True)])
@@ -49,8 +40,8 @@ def test_scores_equal_the_pipeline(hub_models, engine, model, taxonomy, multi_la
     ours = scorer.score(TEXTS)
     prompts = list(scorer.taxonomy.prompts)
     # the pipeline scores the whitespace-normalized text we score
-    theirs = _pipeline_scores(model, [" ".join(t.split()) for t in TEXTS], prompts,
-                              scorer.config.template, multi_label)
+    theirs = pipeline_scores(model, [" ".join(t.split()) for t in TEXTS], prompts,
+                             scorer.config.template, multi_label)
     got = np.array([r.scores for r in ours])
     assert np.abs(got - theirs).max() <= TOL
     for result, row in zip(ours, theirs):
@@ -66,7 +57,7 @@ def test_one_label_uses_the_multi_label_formula(hub_models, tmp_path, engine):
     scorer = EntailmentScorer(ScoreConfig(model=model, taxonomy=str(tmp_path / "one.txt"),
                                           engine=engine))
     ours = np.array([r.scores for r in scorer.score(TEXTS[:3])])
-    theirs = _pipeline_scores(model, TEXTS[:3], ["joy"], scorer.config.template, False)
+    theirs = pipeline_scores(model, TEXTS[:3], ["joy"], scorer.config.template, False)
     assert np.abs(ours - theirs).max() <= TOL
 
 

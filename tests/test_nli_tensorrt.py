@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import pipeline_scores
 
 from lanser_fast.nli.scorer import EntailmentScorer, ScoreConfig
 
@@ -23,21 +24,13 @@ def engine_cache(tmp_path_factory):
         yield
 
 
-def _pipeline(model, prompts, template):
-    from transformers import pipeline
-
-    classify = pipeline("zero-shot-classification", model=model, tokenizer=model, device="cpu")
-    out = classify(TEXTS, candidate_labels=prompts, hypothesis_template=template)
-    return np.array([[dict(zip(r["labels"], r["scores"]))[p] for p in prompts] for r in out])
-
-
 @pytest.mark.parametrize("model", MODELS)
 @pytest.mark.parametrize("precision,tol", [("fp32", 1e-5), ("fp16", 2e-2)])
 def test_tensorrt_scores_equal_the_pipeline(hub_models, model, precision, tol):
     scorer = EntailmentScorer(ScoreConfig(model=model, taxonomy="ekman7", engine="tensorrt",
                                           precision=precision))
     ours = np.array([r.scores for r in scorer.score(TEXTS)])
-    theirs = _pipeline(model, list(scorer.taxonomy.prompts), scorer.config.template)
+    theirs = pipeline_scores(model, TEXTS, scorer.taxonomy.prompts, scorer.config.template)
     assert np.abs(ours - theirs).max() <= tol
 
 
