@@ -36,7 +36,7 @@ import numpy as np
 import pytest
 import torch
 
-from lanser_fast.nli.onnx_engine import cache_root
+from lanser_fast.cache import cache_root
 from lanser_fast.nli.scorer import EntailmentScorer, ScoreConfig, normalize
 from lanser_fast.taxonomy import DEFAULT_TEMPLATE, Taxonomy
 from lanser_fast.taxonomy.builtin import GOEMOTIONS28
@@ -97,11 +97,8 @@ def bench_model(size: str) -> Path:
     return folder
 
 
-def flops_per_pair(model: Path, tokens: float) -> float:
+def flops_per_pair(config, tokens: float) -> float:
     """Multiply-adds x2 of one pair of ``tokens`` tokens: projections, FFN and attention."""
-    from transformers import AutoConfig
-
-    config = AutoConfig.from_pretrained(model)
     h, f, layers = config.hidden_size, config.intermediate_size, config.num_hidden_layers
     per_token = layers * (4 * h * h + 2 * h * f + 2 * tokens * h)
     return 2.0 * tokens * per_token
@@ -111,7 +108,7 @@ class Workload:
     """Transcripts, their pair count and token statistics for one model."""
 
     def __init__(self, model: Path, texts: list[str], name: str):
-        from transformers import AutoTokenizer
+        from transformers import AutoConfig, AutoTokenizer
 
         self.model, self.texts, self.name = model, texts, name
         tokenizer = AutoTokenizer.from_pretrained(model)
@@ -121,7 +118,8 @@ class Workload:
         specials = tokenizer.num_special_tokens_to_add(pair=True)
         self.pairs = len(texts) * len(hypotheses)
         self.mean_tokens = float(np.mean(premise) + np.mean(hyp) + specials)
-        self.flops = sum(flops_per_pair(model, p + h + specials) for p in premise for h in hyp)
+        config = AutoConfig.from_pretrained(model)
+        self.flops = sum(flops_per_pair(config, p + h + specials) for p in premise for h in hyp)
 
     def extra(self, seconds: float, **more) -> dict:
         return {"transcripts": len(self.texts), "pairs": self.pairs,
@@ -182,15 +180,35 @@ def subset(base_model, corpus) -> Workload:
     return Workload(base_model, corpus.texts[:N_PIPELINE], BASE_WORKLOAD)
 
 
-def _ours(measure, workload: Workload, scoring, impl: str, role: str = "ours", **more):
+def _timed(measure, workload: Workload, run, impl: str, role: str):
+    """One timed run of ``run() -> scores`` on ``workload``; (measurement, scores)."""
     out = {}
-    measurement = measure(lambda: out.update(scores=run_ours(scoring, workload.texts)),
-        work=workload.pairs, rounds=1,
-        warmup_rounds=0, stage="nli", workload=workload.name, impl=impl, role=role, unit=UNIT,
-        threads=torch.get_num_threads())
-    seconds = workload.pairs / measurement.median
-    measurement.extra.update(workload.extra(seconds, **more))
+    measurement = measure(lambda: out.update(scores=run()), work=workload.pairs, rounds=1,
+                          warmup_rounds=0, stage="nli", workload=workload.name, impl=impl,
+                          role=role, unit=UNIT, threads=torch.get_num_threads())
+    measurement.extra.update(workload.extra(workload.pairs / measurement.median))
     return measurement, out["scores"]
+
+
+def _ours(measure, workload: Workload, scoring, impl: str, role: str = "ours"):
+    return _timed(measure, workload, lambda: run_ours(scoring, workload.texts), impl, role)
+
+
+def _pipeline(measure, workload: Workload, batch_size: int | None, exact: np.ndarray | None):
+    """The HF pipeline on ``workload``, with its difference from our exact scores if known."""
+    from transformers import pipeline
+
+    classify = pipeline("zero-shot-classification", model=str(workload.model),
+                        tokenizer=str(workload.model))
+    pipeline_scores(classify, transcripts(1, seed=99), batch_size)  # warm-up
+    name = "default batch size" if batch_size is None else f"batch_size={batch_size}"
+    measurement, scores = _timed(
+        measure, workload, lambda: pipeline_scores(classify, workload.texts, batch_size),
+        f"transformers zero-shot-classification pipeline, {name}", "reference")
+    if exact is not None:
+        measurement.extra["max_score_diff_vs_ours_exact"] = float(np.abs(scores - exact).max())
+        measurement.extra["top1_agreement_vs_ours_exact"] = float(np.mean(
+            scores.argmax(1) == exact.argmax(1)))
 
 
 def test_nli_ours_exact(measure, corpus):
@@ -220,26 +238,8 @@ def test_nli_ours_torch(measure, subset):
 
 @pytest.mark.parametrize("batch_size", [None, 32])
 def test_nli_pipeline(measure, subset, batch_size):
-    from transformers import pipeline
-
-    classify = pipeline("zero-shot-classification", model=str(subset.model),
-                        tokenizer=str(subset.model))
-    pipeline_scores(classify, transcripts(1, seed=99), batch_size)  # warm-up
-    out = {}
-    name = "default batch size" if batch_size is None else f"batch_size={batch_size}"
-    measurement = measure(
-        lambda: out.update(scores=pipeline_scores(classify, subset.texts, batch_size)),
-        work=subset.pairs, rounds=1, warmup_rounds=0, stage="nli", workload=subset.name,
-        impl=f"transformers zero-shot-classification pipeline, {name}", role="reference",
-        unit=UNIT, threads=torch.get_num_threads())
-    seconds = subset.pairs / measurement.median
-    measurement.extra.update(subset.extra(seconds))
-    if "exact" in RESULTS:
-        exact = RESULTS["exact"][: len(subset.texts)]
-        measurement.extra["max_score_diff_vs_ours_exact"] = float(
-            np.abs(out["scores"] - exact).max())
-        measurement.extra["top1_agreement_vs_ours_exact"] = float(np.mean(
-            out["scores"].argmax(1) == exact.argmax(1)))
+    exact = RESULTS["exact"][: len(subset.texts)] if "exact" in RESULTS else None
+    _pipeline(measure, subset, batch_size, exact)
 
 
 def test_nli_ctranslate2_candidate(measure, subset, tmp_path):
@@ -341,18 +341,4 @@ def test_nli_large_ours(measure, large, precision):
 
 
 def test_nli_large_pipeline(measure, large):
-    from transformers import pipeline
-
-    classify = pipeline("zero-shot-classification", model=str(large.model),
-                        tokenizer=str(large.model))
-    pipeline_scores(classify, transcripts(1, seed=99), 32)
-    out = {}
-    measurement = measure(
-        lambda: out.update(scores=pipeline_scores(classify, large.texts, 32)),
-        work=large.pairs, rounds=1, warmup_rounds=0, stage="nli", workload=large.name,
-        impl="transformers zero-shot-classification pipeline, batch_size=32",
-        role="reference", unit=UNIT, threads=torch.get_num_threads())
-    measurement.extra.update(large.extra(large.pairs / measurement.median))
-    if "fp32" in LARGE:
-        measurement.extra["max_score_diff_vs_ours_exact"] = float(
-            np.abs(out["scores"] - LARGE["fp32"]).max())
+    _pipeline(measure, large, 32, LARGE.get("fp32"))
