@@ -148,6 +148,122 @@ def features(
 
 
 @app.command()
+def transcribe(
+    inputs: List[str] = typer.Argument(..., help="Audio files, folders, manifests, Parquet with "
+                                                  "embedded audio, .tar shards, globs or fsspec "
+                                                  "URLs (as for 'decode')."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder of Parquet shards: one row "
+                                                      "per utterance (id, path, offset_s, "
+                                                      "duration_s, audio_flags, transcript, "
+                                                      "language, asr_avg_logprob, "
+                                                      "no_speech_prob, asr_flags, asr_model) or "
+                                                      "per failed input (error_stage, error); "
+                                                      "plus _run.json. Re-running resumes."),
+    model: str = typer.Option("large-v3-turbo", "--model", help="faster-whisper name (tiny … "
+                                                                "large-v3, large-v3-turbo, "
+                                                                "distil-large-v3), hub id, "
+                                                                "CTranslate2 folder or Hugging "
+                                                                "Face Whisper folder."),
+    language: Optional[str] = typer.Option(None, "--language", help="Language code (en, de, "
+                                                                    "…); default: detected per "
+                                                                    "utterance."),
+    task: str = typer.Option("transcribe", "--task", help="transcribe or translate."),
+    beam_size: int = typer.Option(1, "--beam-size", min=1, help="1: greedy."),
+    max_new_tokens: int = typer.Option(224, "--max-new-tokens", min=1, max=448,
+                                       help="Tokens decoded per utterance at most."),
+    batch_size: int = typer.Option(16, "--batch-size", min=1, help="Utterances (from any "
+                                                                   "files) per model call."),
+    device: str = typer.Option("auto", "--device", help="auto (CUDA when CTranslate2 sees a "
+                                                        "GPU), cpu, cuda or cuda:N."),
+    compute_type: str = typer.Option("auto", "--compute-type", help="auto (int8 on CPU, "
+                                                                    "float16 on CUDA), "
+                                                                    "int8_float32, float32, "
+                                                                    "int8_float16, …"),
+    threads: int = typer.Option(0, "--threads", min=0, help="CTranslate2 threads on CPU (0: one "
+                                                            "per core)."),
+    vad_threshold: float = typer.Option(0.5, "--vad-threshold", help="Silero VAD speech "
+                                                                     "probability (files over "
+                                                                     "30 s)."),
+    vad_min_silence_ms: int = typer.Option(500, "--vad-min-silence-ms", min=0,
+                                           help="Silence that ends a speech chunk."),
+    vad_pad_ms: int = typer.Option(200, "--vad-pad-ms", min=0, help="Padding on both sides of "
+                                                                    "each speech chunk."),
+    no_speech_threshold: float = typer.Option(0.6, "--no-speech-threshold",
+                                              help="Flag no_speech above this no-speech "
+                                                   "probability (with a low log-prob)."),
+    logprob_threshold: float = typer.Option(-1.0, "--logprob-threshold",
+                                            help="…when the average log-prob is below this."),
+    compression_ratio_threshold: float = typer.Option(2.4, "--compression-ratio-threshold",
+                                                      help="Flag repetition above this "
+                                                           "compression ratio."),
+    max_tokens_per_s: float = typer.Option(12.0, "--max-tokens-per-s",
+                                           help="Flag too_many_tokens above this rate."),
+) -> None:
+    """Whisper transcripts of a corpus, batched across files, VAD for files over 30 s.
+
+    Utterances of many files share each CTranslate2 batch. Guards flag Whisper's failure modes
+    in asr_flags (no_speech, repetition, too_many_tokens, max_tokens, vad_no_speech) without
+    dropping rows. Each failed input is an error row; the run goes on.
+    """
+    from lanser_fast.asr.corpus import transcribe_corpus
+    from lanser_fast.asr.guards import GuardConfig
+    from lanser_fast.asr.models import WhisperModelError
+    from lanser_fast.asr.transcriber import TranscribeConfig, Transcriber
+    from lanser_fast.asr.vad import VadConfig
+    from lanser_fast.asr.whisper_decode import DecodeOptions
+
+    if task not in ("transcribe", "translate"):
+        raise typer.BadParameter(f"unknown task {task!r}; choose transcribe or translate",
+                                 param_hint="--task")
+    try:
+        config = TranscribeConfig(
+            model=model, device=device, compute_type=compute_type, batch_size=batch_size,
+            threads=threads,
+            decode=DecodeOptions(language=language, task=task, beam_size=beam_size,
+                                 max_new_tokens=max_new_tokens),
+            vad=VadConfig(threshold=vad_threshold, min_silence_ms=vad_min_silence_ms,
+                          speech_pad_ms=vad_pad_ms),
+            guards=GuardConfig(no_speech_threshold=no_speech_threshold,
+                               logprob_threshold=logprob_threshold,
+                               compression_ratio_threshold=compression_ratio_threshold,
+                               max_tokens_per_s=max_tokens_per_s))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    items = _open_inputs(inputs)
+    try:
+        transcriber = Transcriber(config)
+    except WhisperModelError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--model") from None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--device/--compute-type/--language") \
+            from None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("transcribe"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[audio]}"), TimeElapsedColumn()) as progress:
+        bar = progress.add_task("transcribe", total=None, audio="")
+
+        def on_file(summary) -> None:
+            progress.update(bar, completed=summary.files,
+                            audio=f"{summary.audio_s / 3600:.3f} audio-h, "
+                                  f"{summary.audio_hours_per_device_hour:,.1f} audio-h per "
+                                  "device-h")
+
+        try:
+            summary = transcribe_corpus(items, out, transcriber=transcriber, on_file=on_file)
+        finally:
+            transcriber.close()
+    errors = ", ".join(f"{k} {v}" for k, v in summary.errors.most_common()) or "none"
+    flags = ", ".join(f"{k} {v}" for k, v in summary.flags.most_common()) or "none"
+    typer.echo(f"{summary.rows} rows for {summary.files} inputs written to {out} "
+               f"({summary.skipped} already done); errors: {errors}; asr_flags: {flags}")
+    typer.echo(f"{summary.audio_s / 3600:.4f} audio-hours ({summary.speech_s / 3600:.4f} given "
+               f"to Whisper) in {summary.wall_s:.2f} s on {summary.device} "
+               f"({transcriber.decoder.compute_type}): "
+               f"{summary.audio_hours_per_device_hour:,.1f} audio-hours per device-hour")
+
+
+@app.command()
 def score(
     inputs: List[str] = typer.Argument(..., help="JSONL, CSV, TSV or Parquet files with a text "
                                                   "column, or '-' for one text per line on "

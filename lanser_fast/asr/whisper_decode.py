@@ -1,9 +1,11 @@
 """Batched Whisper decoding with CTranslate2: features of many utterances in, tokens out.
 
 ``WhisperDecoder.decode(features)`` takes a (B, n_mels, 3000) float32 batch (our front end,
-``whisper-80``/``whisper-128`` per the model) and runs ``ctranslate2.models.Whisper`` once for
-the whole batch: language detection where no language is given (multilingual models), then
-greedy decoding (beam search optional) without timestamps, each utterance prompted with
+``whisper-80``/``whisper-128`` per the model) as a numpy array or a torch tensor (a CUDA tensor is
+handed to CTranslate2 through ``__cuda_array_interface__``, without a host copy) and runs
+``ctranslate2.models.Whisper`` on the whole batch: the encoder once, language detection on its
+output where no language is given (multilingual models; faster-whisper encodes a second time for
+this), then greedy decoding (beam search optional) without timestamps, each utterance prompted with
 ``<|startoftranscript|><|lang|><|transcribe|><|notimestamps|>`` (English-only models:
 ``<|startoftranscript|><|notimestamps|>``), at most ``max_new_tokens`` new tokens.
 """
@@ -33,6 +35,7 @@ class Decoded:
     language_prob: float | None  # detection probability (None when given)
     avg_logprob: float  # sum of token log-probabilities / (tokens + 1), as faster-whisper
     no_speech_prob: float
+    ended: bool  # the model ended the text itself (not cut at max_new_tokens)
 
 
 class WhisperDecoder:
@@ -62,12 +65,16 @@ class WhisperDecoder:
             raise ValueError(f"{self.info.spec}: the tokenizer has no {text} token")
         return token
 
-    def decode(self, features: np.ndarray) -> list[Decoded]:
+    def decode(self, features) -> list[Decoded]:
         """One result per row of the (B, n_mels, frames) batch, in order."""
         import ctranslate2
 
-        batch = ctranslate2.StorageView.from_array(np.ascontiguousarray(features, np.float32))
-        languages = self._languages(batch, len(features))
+        if not isinstance(features, np.ndarray) and features.device.type == "cuda":
+            features = features.float().contiguous()  # shared with CTranslate2, not copied
+        else:  # numpy, or a CPU tensor (viewed as numpy without a copy)
+            features = np.ascontiguousarray(np.asarray(features), np.float32)
+        encoded = self.model.encode(ctranslate2.StorageView.from_array(features), to_cpu=False)
+        languages = self._languages(encoded, len(features))
         prompts = []
         for language, _ in languages:
             if self.model.is_multilingual:
@@ -77,24 +84,26 @@ class WhisperDecoder:
                 prompts.append([self.sot, self.no_timestamps])
         limit = self.options.max_new_tokens
         results = self.model.generate(  # CTranslate2 4.8 generates at most max_length // 2
-            batch, prompts, beam_size=self.options.beam_size, max_length=2 * limit,
+            encoded, prompts, beam_size=self.options.beam_size, max_length=2 * limit,
             return_scores=True, return_no_speech_prob=True, suppress_blank=True,
             suppress_tokens=[-1])
         out = []
         for (language, probability), result in zip(languages, results):
-            tokens = tuple(t for t in result.sequences_ids[0][:limit] if t < self.eot)
-            length = len(result.sequences_ids[0])  # what the score averages over
+            raw = result.sequences_ids[0]
+            tokens = tuple(t for t in raw[:limit] if t < self.eot)
+            length = len(raw)  # what the score averages over
             total = result.scores[0] * length  # CTranslate2 scores are per-token averages
             out.append(Decoded(tokens, self.tokenizer.decode(list(tokens)), language,
                                probability, total / (length + 1),
-                               float(result.no_speech_prob)))
+                               float(result.no_speech_prob),
+                               self.eot in raw or length < limit))
         return out
 
-    def _languages(self, batch, size: int) -> list[tuple[str | None, float | None]]:
+    def _languages(self, encoded, size: int) -> list[tuple[str | None, float | None]]:
         if not self.model.is_multilingual:
             return [(None, None)] * size
         if self.options.language is not None:
             return [(self.options.language, None)] * size
-        detected = self.model.detect_language(batch)
+        detected = self.model.detect_language(encoded)
         return [(ranked[0][0][2:-2], float(ranked[0][1])) for ranked in detected]
 

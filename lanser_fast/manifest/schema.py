@@ -40,6 +40,8 @@ _BASE = ("id", "path", "offset_s", "duration_s", "audio_flags")
 _ERROR = ("error_stage", "error")
 STAGE_COLUMNS: dict[str, tuple[str, ...]] = {
     "decode": _BASE + _ERROR,
+    "transcribe": _BASE + ("transcript", "language", "asr_avg_logprob", "no_speech_prob",
+                           "asr_flags", "asr_model") + _ERROR,
 }
 
 

@@ -53,6 +53,13 @@ class ShardWriter:
         for row in rows:
             self.write(row)
 
+    def write_group(self, rows: Iterable[dict[str, Any]]) -> None:
+        """Write ``rows`` into one shard (the rows of one input): a resumed run finds all of
+        them or none."""
+        self._rows.extend(rows)
+        if len(self._rows) >= self.shard_rows:
+            self.flush()
+
     def flush(self) -> None:
         """Write the buffered rows as one complete shard (no-op when empty)."""
         if not self._rows:

@@ -1,0 +1,199 @@
+"""``lanser-fast transcribe``: transcripts of a whole corpus into Parquet shards, resumable.
+
+A thread pool decodes files ahead (and runs the VAD of files longer than 30 s); their utterances
+join one queue that the :class:`Transcriber` cuts into fixed-size batches across files. Output
+rows (one per utterance, or one error row per failed input) carry the ``transcribe`` columns of
+the result schema: ``id`` (the input's id, ``<id>#k`` for the k-th VAD segment of a long file),
+``path``, ``offset_s``, ``duration_s``, ``audio_flags``, ``transcript``, ``language``,
+``asr_avg_logprob``, ``no_speech_prob``, ``asr_flags``, ``asr_model``, ``error_stage``,
+``error``. The rows of one input land in one shard, so a resumed run skips whole inputs.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+from lanser_fast.asr.guards import FLAG_VAD_NO_SPEECH
+from lanser_fast.asr.transcriber import (
+    TranscribeConfig,
+    Transcriber,
+    Transcript,
+    Utterance,
+    split_utterances,
+)
+from lanser_fast.asr.vad import SAMPLE_RATE
+from lanser_fast.audio.corpus import RUN_SIDECAR, load_item, ordered_map
+from lanser_fast.manifest import (
+    Item,
+    ShardWriter,
+    done_ids,
+    error_row,
+    stage_schema,
+    write_json_atomic,
+)
+
+IN_FLIGHT_PER_THREAD = 8  # files decoded ahead per decode thread
+
+
+@dataclass
+class TranscribeSummary:
+    files: int = 0  # inputs handled this run (results and errors)
+    skipped: int = 0  # inputs already in the output (resume)
+    rows: int = 0
+    audio_s: float = 0.0  # decoded input audio, long files whole
+    speech_s: float = 0.0  # audio given to Whisper (VAD segments of long files)
+    wall_s: float = 0.0
+    device: str = "cpu"
+    errors: Counter = field(default_factory=Counter)  # error kind -> rows
+    flags: Counter = field(default_factory=Counter)  # asr flag -> rows
+
+    @property
+    def audio_hours_per_device_hour(self) -> float:
+        return self.audio_s / self.wall_s if self.wall_s > 0 else 0.0
+
+
+class _File:
+    """The rows of one input, written together once every utterance has its result."""
+
+    def __init__(self, item: Item, audio, utterances: list[Utterance]):
+        self.item, self.audio, self.left = item, audio, len(utterances)
+        self.rows: list[dict] = []
+
+
+def transcribe_corpus(items: Iterable[Item], out_dir: str | os.PathLike,
+                      config: TranscribeConfig = TranscribeConfig(), *,
+                      transcriber: Transcriber | None = None, decode_threads: int = 0,
+                      on_row: Callable[[dict], None] | None = None,
+                      on_file: Callable[[TranscribeSummary], None] | None = None
+                      ) -> TranscribeSummary:
+    """Transcribe every item into ``out_dir``; inputs already there are skipped (resume)."""
+    transcriber = transcriber or Transcriber(config)  # a missing model fails before any work
+    config = transcriber.config
+    decode_threads = decode_threads or min(4, os.cpu_count() or 1)
+    done = done_ids(out_dir)
+    summary = TranscribeSummary(device=transcriber.device)
+    model = config.model
+    start = time.perf_counter()
+
+    def todo() -> Iterator[Item]:
+        for item in items:
+            if item.id in done or f"{item.id}#00000" in done:
+                summary.skipped += 1
+            else:
+                yield item
+
+    def prepare(item: Item):
+        audio = load_item(item, SAMPLE_RATE)
+        if isinstance(audio, dict):
+            return item, audio, []
+        try:
+            utterances = split_utterances(item.id, audio.samples, item.offset_s or 0.0,
+                                          config.vad, source=item,
+                                          audio_flags=tuple(audio.flags))
+        except Exception as exc:  # noqa: BLE001 - a VAD failure is this file's error row
+            return item, error_row(item, "vad", exc), []
+        return item, audio, utterances
+
+    def finish(file: _File) -> None:
+        writer.write_group(file.rows)
+        summary.files += 1
+        if file.audio is not None:
+            summary.audio_s += file.audio.duration_s
+        for row in file.rows:
+            summary.rows += 1
+            if row["error"]:
+                summary.errors[row["error"].split(":", 1)[0]] += 1
+            else:
+                summary.speech_s += row["duration_s"]
+                summary.flags.update(row["asr_flags"])
+            if on_row is not None:
+                on_row(row)
+        summary.wall_s = time.perf_counter() - start
+        if on_file is not None:
+            on_file(summary)
+
+    open_files: dict[str, _File] = {}
+
+    def utterance_stream(pool) -> Iterator[Utterance]:
+        for item, audio, utterances in ordered_map(pool, prepare, todo(),
+                                                   window=decode_threads * IN_FLIGHT_PER_THREAD):
+            if isinstance(audio, dict):  # decode or VAD error: the file's only row
+                file = _File(item, None, [])
+                file.rows.append(audio)
+                finish(file)
+                continue
+            file = _File(item, audio, utterances)
+            if not utterances:  # a long file without speech keeps one row
+                file.rows.append(_silent_row(item, audio, model))
+                finish(file)
+                continue
+            open_files[item.id] = file
+            yield from utterances
+
+    with ShardWriter(out_dir, stage_schema("transcribe")) as writer, \
+            ThreadPoolExecutor(max_workers=decode_threads,
+                               thread_name_prefix="lanser-asr-decode") as pool:
+        for result in transcriber.run(utterance_stream(pool)):
+            utterance = result.utterance if isinstance(result, Transcript) else result[0]
+            file = open_files[utterance.source.id]
+            file.rows.append(_row(result, model))
+            file.left -= 1
+            if file.left == 0:
+                finish(open_files.pop(utterance.source.id))
+    summary.wall_s = time.perf_counter() - start
+    write_json_atomic(Path(out_dir) / RUN_SIDECAR, {
+        "stage": "transcribe",
+        "config": asdict(config),
+        "device": summary.device,
+        "compute_type": transcriber.decoder.compute_type,
+        "files_this_run": summary.files,
+        "rows_this_run": summary.rows,
+        "skipped_done": summary.skipped,
+        "audio_hours": summary.audio_s / 3600,
+        "speech_hours": summary.speech_s / 3600,
+        "wall_s": summary.wall_s,
+        "audio_hours_per_device_hour": summary.audio_hours_per_device_hour,
+        "errors": dict(summary.errors),
+        "asr_flags": dict(summary.flags),
+    })
+    return summary
+
+
+def _row(result, model: str) -> dict:
+    if isinstance(result, tuple):
+        utterance, exc = result
+        row = error_row(utterance.source, "asr", exc)
+        row.update(id=utterance.id, offset_s=utterance.offset_s, duration_s=utterance.duration_s)
+        return row
+    utterance, decoded = result.utterance, result.decoded
+    return {
+        "id": utterance.id,
+        "path": utterance.source.path,
+        "offset_s": utterance.offset_s,
+        "duration_s": utterance.duration_s,
+        "audio_flags": list(utterance.audio_flags),
+        "transcript": decoded.text,
+        "language": decoded.language,
+        "asr_avg_logprob": decoded.avg_logprob,
+        "no_speech_prob": decoded.no_speech_prob,
+        "asr_flags": result.flags,
+        "asr_model": model,
+        "error_stage": None,
+        "error": None,
+    }
+
+
+def _silent_row(item: Item, audio, model: str) -> dict:
+    return {
+        "id": item.id, "path": item.path, "offset_s": item.offset_s or 0.0,
+        "duration_s": audio.duration_s, "audio_flags": list(audio.flags), "transcript": "",
+        "language": None, "asr_avg_logprob": None, "no_speech_prob": None,
+        "asr_flags": [FLAG_VAD_NO_SPEECH], "asr_model": model, "error_stage": None,
+        "error": None,
+    }

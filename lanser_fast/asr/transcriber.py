@@ -1,0 +1,183 @@
+"""The batched Whisper transcriber: utterances of many files in, one result per utterance out.
+
+``Transcriber.transcribe(clips)`` is the stage on its own (16 kHz mono arrays of at most 30 s):
+fixed-size batches of utterances from any number of files go through our log-mel front end
+(``whisper-80`` or ``whisper-128`` per the model; on CUDA computed by the Triton kernel and
+handed to CTranslate2 on the GPU) and one CTranslate2 call per batch. The features of the next
+batch are computed while CTranslate2 decodes the current one. ``split_utterances`` turns one
+decoded file into utterances: the whole file up to 30 s, Silero VAD segments beyond.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator, Sequence
+
+import numpy as np
+
+from lanser_fast.asr.guards import GuardConfig, asr_flags
+from lanser_fast.asr.vad import SAMPLE_RATE, VadConfig, speech_segments
+from lanser_fast.asr.whisper_decode import Decoded, DecodeOptions, WhisperDecoder
+
+WINDOW_SAMPLES = 30 * SAMPLE_RATE  # Whisper's 30 s window
+WINDOW_FRAMES = 3000
+
+
+@dataclass(frozen=True)
+class TranscribeConfig:
+    model: str = "large-v3-turbo"
+    device: str = "auto"  # auto (CUDA when CTranslate2 sees a GPU), cpu, cuda, cuda:1
+    compute_type: str | None = None  # None: int8 on CPU, float16 on CUDA
+    batch_size: int = 16  # utterances per CTranslate2 call
+    threads: int = 0  # CTranslate2 and log-mel threads on CPU (0: one per core)
+    decode: DecodeOptions = DecodeOptions()
+    vad: VadConfig = VadConfig()
+    guards: GuardConfig = GuardConfig()
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, not {self.batch_size}")
+        if self.decode.max_new_tokens < 1:
+            raise ValueError("max_new_tokens must be at least 1")
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """At most 30 s of one file: ``samples`` are exactly the audio at ``offset_s``."""
+
+    id: str
+    offset_s: float  # seconds from the start of the file
+    samples: np.ndarray
+    source: object = None  # what the caller attaches (the manifest item)
+    audio_flags: tuple[str, ...] = ()
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.samples) / SAMPLE_RATE
+
+
+@dataclass(frozen=True)
+class Transcript:
+    utterance: Utterance
+    decoded: Decoded
+    flags: list[str] = field(default_factory=list)
+
+
+def split_utterances(item_id: str, samples: np.ndarray, base_offset_s: float = 0.0,
+                     vad: VadConfig = VadConfig(), **extra) -> list[Utterance]:
+    """The file itself when it fits Whisper's window, else its VAD segments (ids ``<id>#k``).
+    An empty list: a long file in which the VAD found no speech."""
+    if len(samples) <= WINDOW_SAMPLES:
+        return [Utterance(item_id, base_offset_s, samples, **extra)]
+    return [Utterance(f"{item_id}#{k:05d}", base_offset_s + start / SAMPLE_RATE,
+                      samples[start:end], **extra)
+            for k, (start, end) in enumerate(speech_segments(samples, vad))]
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` is ``cuda`` when CTranslate2 sees a GPU, else ``cpu``; others are checked."""
+    import ctranslate2
+
+    gpus = ctranslate2.get_cuda_device_count()
+    if device == "auto":
+        return "cuda" if gpus else "cpu"
+    kind, _, index = device.partition(":")
+    if kind == "cpu" and not index:
+        return device
+    if kind == "cuda" and (not index or index.isdigit()):
+        if int(index or 0) >= gpus:
+            raise ValueError(f"device {device!r}: CTranslate2 sees {gpus} CUDA device(s) "
+                             "(a CPU-only install or no GPU); use --device cpu")
+        return device
+    raise ValueError(f"device {device!r}: use auto, cpu, cuda or cuda:N")
+
+
+class Transcriber:
+    def __init__(self, config: TranscribeConfig = TranscribeConfig()):
+        from lanser_fast.features.presets import get_preset
+
+        self.config = config
+        self.device = resolve_device(config.device)
+        self.decoder = WhisperDecoder(config.model, device=self.device,
+                                      compute=config.compute_type, threads=config.threads,
+                                      options=config.decode)
+        self.preset = get_preset(f"whisper-{self.decoder.info.n_mels}")
+        self._prep = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lanser-asr-features")
+
+    def features(self, clips: Sequence[np.ndarray]):
+        """(B, n_mels, 3000) Whisper features of ≤ 30 s clips: a torch tensor on the device."""
+        import torch
+
+        from lanser_fast.features import log_mel
+
+        lengths = torch.tensor([len(c) for c in clips])
+        waves = torch.zeros(len(clips), max(int(lengths.max()), 1))
+        for i, clip in enumerate(clips):
+            waves[i, : len(clip)] = torch.from_numpy(np.asarray(clip, np.float32))
+        if self.device.startswith("cuda") and torch.cuda.is_available():
+            waves, lengths = waves.to(self.device), lengths.to(self.device)
+        features, _ = log_mel(waves, lengths, self.preset, threads=self.config.threads)
+        return features[..., :WINDOW_FRAMES]
+
+    def transcribe(self, clips: Sequence[np.ndarray]) -> list[Decoded]:
+        """Decoded results of ≤ 30 s 16 kHz clips, in order (batched by ``batch_size``)."""
+        utterances = [Utterance(str(i), 0.0, c) for i, c in enumerate(clips)]
+        longest = max((u.duration_s for u in utterances), default=0.0)
+        if longest > WINDOW_SAMPLES / SAMPLE_RATE:
+            raise ValueError(f"a clip of {longest:.1f} s does not fit Whisper's 30 s window: cut "
+                             "it first (split_utterances, or transcribe_corpus for files)")
+        out = []
+        for result in self.run(utterances):
+            if isinstance(result, tuple):
+                raise result[1]
+            out.append(result.decoded)
+        return out
+
+    def run(self, utterances: Iterable[Utterance]) -> Iterator[Transcript | tuple]:
+        """Transcripts in input order; an utterance the model fails on yields
+        ``(utterance, exception)`` instead (the others go on)."""
+        pending = None
+        for batch in _batches(utterances, self.config.batch_size):
+            ready = self._prep.submit(self.features, [u.samples for u in batch])
+            if pending is not None:
+                yield from self._decode(*pending)
+            pending = (batch, ready)
+        if pending is not None:
+            yield from self._decode(*pending)
+
+    def _decode(self, batch: list[Utterance], ready) -> Iterator[Transcript | tuple]:
+        try:
+            results = self.decoder.decode(ready.result())
+        except Exception:  # noqa: BLE001 - retry one by one so one bad utterance stays alone
+            results = None
+        if results is None:
+            for utterance in batch:
+                try:
+                    decoded = self.decoder.decode(self.features([utterance.samples]))[0]
+                except Exception as exc:  # noqa: BLE001 - becomes the utterance's error row
+                    yield utterance, exc
+                    continue
+                yield self._transcript(utterance, decoded)
+            return
+        for utterance, decoded in zip(batch, results):
+            yield self._transcript(utterance, decoded)
+
+    def _transcript(self, utterance: Utterance, decoded: Decoded) -> Transcript:
+        return Transcript(utterance, decoded, asr_flags(
+            decoded, utterance.duration_s, self.config.decode.max_new_tokens,
+            self.config.guards))
+
+    def close(self) -> None:
+        self._prep.shutdown(wait=True)
+
+
+def _batches(items: Iterable, size: int) -> Iterator[list]:
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
