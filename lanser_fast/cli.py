@@ -171,16 +171,18 @@ def transcribe(
     beam_size: int = typer.Option(1, "--beam-size", min=1, help="1: greedy."),
     max_new_tokens: int = typer.Option(224, "--max-new-tokens", min=1, max=448,
                                        help="Tokens decoded per utterance at most."),
-    batch_size: int = typer.Option(16, "--batch-size", min=1, help="Utterances (from any "
-                                                                   "files) per model call."),
+    batch_size: int = typer.Option(0, "--batch-size", min=0, help="Utterances (from any "
+                                                                  "files) per model call (0: 4 "
+                                                                  "per CPU core, 16 on "
+                                                                  "CUDA)."),
     device: str = typer.Option("auto", "--device", help="auto (CUDA when CTranslate2 sees a "
                                                         "GPU), cpu, cuda or cuda:N."),
     compute_type: str = typer.Option("auto", "--compute-type", help="auto (int8 on CPU, "
                                                                     "float16 on CUDA), "
                                                                     "int8_float32, float32, "
                                                                     "int8_float16, …"),
-    threads: int = typer.Option(0, "--threads", min=0, help="CTranslate2 threads on CPU (0: one "
-                                                            "per core)."),
+    threads: int = typer.Option(0, "--threads", min=0, help="CPU: batches decoded at once, one "
+                                                            "core each (0: one per core)."),
     vad_threshold: float = typer.Option(0.5, "--vad-threshold", help="Silero VAD speech "
                                                                      "probability (files over "
                                                                      "30 s)."),

@@ -3,13 +3,18 @@
 ``Transcriber.transcribe(clips)`` is the stage on its own (16 kHz mono arrays of at most 30 s):
 fixed-size batches of utterances from any number of files go through our log-mel front end
 (``whisper-80`` or ``whisper-128`` per the model; on CUDA computed by the Triton kernel and
-handed to CTranslate2 on the GPU) and one CTranslate2 call per batch. The features of the next
-batch are computed while CTranslate2 decodes the current one. ``split_utterances`` turns one
-decoded file into utterances: the whole file up to 30 s, Silero VAD segments beyond.
+handed to CTranslate2 on the GPU) and one CTranslate2 call per batch. On CPU, one worker per
+core takes whole batches (features, then a single-threaded CTranslate2 replica; the replicas
+share the weights), so feature work overlaps model work and no core waits on another's
+synchronisation; on CUDA one worker feeds the GPU. Results come back in input order.
+``split_utterances`` turns one decoded file into utterances: the whole file up to 30 s, Silero VAD
+segments beyond.
 """
 
 from __future__ import annotations
 
+import os
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Sequence
@@ -22,6 +27,9 @@ from lanser_fast.asr.whisper_decode import Decoded, DecodeOptions, WhisperDecode
 
 WINDOW_SAMPLES = 30 * SAMPLE_RATE  # Whisper's 30 s window
 WINDOW_FRAMES = 3000
+AUTO_BATCH = {"cpu": 4, "cuda": 16}  # utterances per call when batch_size is 0
+FEATURE_THREADS = 1  # each worker computes its own batch's log-mel
+FRONTENDS = ("whisper", "faster-whisper")  # openai-whisper/HF padding, or faster-whisper's
 
 
 @dataclass(frozen=True)
@@ -29,15 +37,19 @@ class TranscribeConfig:
     model: str = "large-v3-turbo"
     device: str = "auto"  # auto (CUDA when CTranslate2 sees a GPU), cpu, cuda, cuda:1
     compute_type: str | None = None  # None: int8 on CPU, float16 on CUDA
-    batch_size: int = 16  # utterances per CTranslate2 call
-    threads: int = 0  # CTranslate2 and log-mel threads on CPU (0: one per core)
+    batch_size: int = 0  # utterances per CTranslate2 call (0: 4 per CPU worker, 16 on CUDA)
+    threads: int = 0  # CPU: batches decoded at once, one thread each (0: one per core)
+    frontend: str = "whisper"  # or "faster-whisper" (its feature semantics, for parity)
     decode: DecodeOptions = DecodeOptions()
     vad: VadConfig = VadConfig()
     guards: GuardConfig = GuardConfig()
 
     def __post_init__(self) -> None:
-        if self.batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, not {self.batch_size}")
+        if self.batch_size < 0:
+            raise ValueError(f"batch_size must be positive (0: automatic), not {self.batch_size}")
+        if self.frontend not in FRONTENDS:
+            raise ValueError(f"unknown front end {self.frontend!r}; choose one of "
+                             f"{', '.join(FRONTENDS)}")
         if self.decode.max_new_tokens < 1:
             raise ValueError("max_new_tokens must be at least 1")
 
@@ -99,25 +111,41 @@ class Transcriber:
 
         self.config = config
         self.device = resolve_device(config.device)
+        if self.device == "cpu":  # one single-threaded CTranslate2 worker per core, small
+            # batches: measured faster than one worker with every core (docs in README)
+            self.workers, threads = config.threads or os.cpu_count() or 1, 1
+        else:  # one GPU stream
+            self.workers, threads = 1, config.threads
+        self.batch_size = config.batch_size or AUTO_BATCH[self.device.split(":")[0]]
         self.decoder = WhisperDecoder(config.model, device=self.device,
-                                      compute=config.compute_type, threads=config.threads,
-                                      options=config.decode)
+                                      compute=config.compute_type, threads=threads,
+                                      replicas=self.workers, options=config.decode)
         self.preset = get_preset(f"whisper-{self.decoder.info.n_mels}")
-        self._prep = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lanser-asr-features")
+        self._pool = ThreadPoolExecutor(max_workers=self.workers,
+                                        thread_name_prefix="lanser-asr-worker")
 
     def features(self, clips: Sequence[np.ndarray]):
-        """(B, n_mels, 3000) Whisper features of ≤ 30 s clips: a torch tensor on the device."""
+        """(B, n_mels, 3000) Whisper features of ≤ 30 s clips: a torch tensor on the device.
+
+        The default front end pads each clip with zeros to 30 s before the log-mel (openai-whisper
+        and Hugging Face); ``frontend="faster-whisper"`` reproduces faster-whisper's features
+        (zeros after normalization), so tokens equal ``WhisperModel.transcribe``'s."""
         import torch
 
         from lanser_fast.features import log_mel
 
+        if self.config.frontend == "faster-whisper":
+            from lanser_fast.features.faster_whisper_compat import log_mel_faster_whisper
+
+            return torch.from_numpy(np.stack([log_mel_faster_whisper(c, self.preset)
+                                              for c in clips]))
         lengths = torch.tensor([len(c) for c in clips])
         waves = torch.zeros(len(clips), max(int(lengths.max()), 1))
         for i, clip in enumerate(clips):
             waves[i, : len(clip)] = torch.from_numpy(np.asarray(clip, np.float32))
         if self.device.startswith("cuda") and torch.cuda.is_available():
             waves, lengths = waves.to(self.device), lengths.to(self.device)
-        features, _ = log_mel(waves, lengths, self.preset, threads=self.config.threads)
+        features, _ = log_mel(waves, lengths, self.preset, threads=FEATURE_THREADS)
         return features[..., :WINDOW_FRAMES]
 
     def transcribe(self, clips: Sequence[np.ndarray]) -> list[Decoded]:
@@ -137,31 +165,28 @@ class Transcriber:
     def run(self, utterances: Iterable[Utterance]) -> Iterator[Transcript | tuple]:
         """Transcripts in input order; an utterance the model fails on yields
         ``(utterance, exception)`` instead (the others go on)."""
-        pending = None
-        for batch in _batches(utterances, self.config.batch_size):
-            ready = self._prep.submit(self.features, [u.samples for u in batch])
-            if pending is not None:
-                yield from self._decode(*pending)
-            pending = (batch, ready)
-        if pending is not None:
-            yield from self._decode(*pending)
+        pending: deque = deque()
+        for batch in _batches(utterances, self.batch_size):
+            pending.append(self._pool.submit(self._batch, batch))
+            if len(pending) > self.workers:  # one batch queued behind each busy worker
+                yield from pending.popleft().result()
+        while pending:
+            yield from pending.popleft().result()
 
-    def _decode(self, batch: list[Utterance], ready) -> Iterator[Transcript | tuple]:
+    def _batch(self, batch: list[Utterance]) -> list[Transcript | tuple]:
+        """One worker's batch: its log-mel, then one CTranslate2 call."""
         try:
-            results = self.decoder.decode(ready.result())
+            results = self.decoder.decode(self.features([u.samples for u in batch]))
         except Exception:  # noqa: BLE001 - retry one by one so one bad utterance stays alone
-            results = None
-        if results is None:
-            for utterance in batch:
-                try:
-                    decoded = self.decoder.decode(self.features([utterance.samples]))[0]
-                except Exception as exc:  # noqa: BLE001 - becomes the utterance's error row
-                    yield utterance, exc
-                    continue
-                yield self._transcript(utterance, decoded)
-            return
-        for utterance, decoded in zip(batch, results):
-            yield self._transcript(utterance, decoded)
+            return [self._alone(utterance) for utterance in batch]
+        return [self._transcript(u, decoded) for u, decoded in zip(batch, results)]
+
+    def _alone(self, utterance: Utterance) -> Transcript | tuple:
+        try:
+            decoded = self.decoder.decode(self.features([utterance.samples]))[0]
+        except Exception as exc:  # noqa: BLE001 - becomes the utterance's error row
+            return utterance, exc
+        return self._transcript(utterance, decoded)
 
     def _transcript(self, utterance: Utterance, decoded: Decoded) -> Transcript:
         return Transcript(utterance, decoded, asr_flags(
@@ -169,7 +194,7 @@ class Transcriber:
             self.config.guards))
 
     def close(self) -> None:
-        self._prep.shutdown(wait=True)
+        self._pool.shutdown(wait=True)
 
 
 def _batches(items: Iterable, size: int) -> Iterator[list]:

@@ -25,6 +25,7 @@ class DecodeOptions:
     task: str = "transcribe"  # or "translate"
     beam_size: int = 1  # 1: greedy
     max_new_tokens: int = 224  # tokens generated after the prompt, at most
+    suppress_tokens: tuple[int, ...] = (-1,)  # -1: Whisper's non-speech symbols (the default)
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,9 @@ class Decoded:
 
 class WhisperDecoder:
     def __init__(self, model: str, *, device: str = "cpu", compute: str | None = None,
-                 threads: int = 0, options: DecodeOptions = DecodeOptions()):
+                 threads: int = 0, replicas: int = 1, options: DecodeOptions = DecodeOptions()):
+        """``replicas`` batches run at once (CTranslate2 workers sharing the weights), each
+        with ``threads`` threads (0: CTranslate2's default)."""
         import ctranslate2
         from tokenizers import Tokenizer
 
@@ -50,7 +53,7 @@ class WhisperDecoder:
         self.model = ctranslate2.models.Whisper(
             str(self.info.path), device=device.split(":")[0],
             device_index=int(device.split(":")[1]) if ":" in device else 0,
-            compute_type=self.compute_type, intra_threads=threads)
+            compute_type=self.compute_type, intra_threads=threads, inter_threads=replicas)
         self.tokenizer = Tokenizer.from_file(str(self.info.path / "tokenizer.json"))
         self.sot = self._token("<|startoftranscript|>")
         self.eot = self._token("<|endoftext|>")
@@ -86,7 +89,7 @@ class WhisperDecoder:
         results = self.model.generate(  # CTranslate2 4.8 generates at most max_length // 2
             encoded, prompts, beam_size=self.options.beam_size, max_length=2 * limit,
             return_scores=True, return_no_speech_prob=True, suppress_blank=True,
-            suppress_tokens=[-1])
+            suppress_tokens=list(self.options.suppress_tokens))
         out = []
         for (language, probability), result in zip(languages, results):
             raw = result.sequences_ids[0]
