@@ -428,6 +428,11 @@ def bench_report(
     readme: Optional[Path] = typer.Option(None, "--readme", help="Replace the table between the "
                                                                  "bench-table markers of this "
                                                                  "file instead of printing."),
+    block: Optional[str] = typer.Option(None, "--block", help="With --readme: the named block "
+                                                              "(<!-- bench-table:NAME:start "
+                                                              "-->) instead of the main one, "
+                                                              "for a stage benchmarked in a "
+                                                              "record of its own."),
 ) -> None:
     """Render a benchmark record as the Markdown table of the README.
 
@@ -443,7 +448,7 @@ def bench_report(
         typer.echo(markdown_table(loaded), nl=False)
         return
     try:
-        update_readme(readme, loaded)
+        update_readme(readme, loaded, block)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--readme") from None
     typer.echo(f"updated the benchmark table in {readme}")

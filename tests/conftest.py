@@ -44,6 +44,14 @@ def speech_corpus(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.fixture(scope="module")
+def lanser_cache(tmp_path_factory):
+    """An empty ``LANSER_FAST_CACHE`` (model conversions, ONNX exports) for one test module."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LANSER_FAST_CACHE", str(tmp_path_factory.mktemp("lanser-cache")))
+        yield
+
+
 def sine(seconds: float, rate: int, freq: float = 440.0, amp: float = 0.5) -> np.ndarray:
     t = np.arange(round(seconds * rate)) / rate
     return (amp * np.sin(2 * np.pi * freq * t)).astype(np.float32)

@@ -13,12 +13,7 @@ from lanser_fast.asr.whisper_decode import DecodeOptions, WhisperDecoder
 HUB_ID = "openai/whisper-tiny"
 NEW_TOKENS = 12  # every decode is capped: random weights never stop by themselves
 
-
-@pytest.fixture(scope="module", autouse=True)
-def ct2_cache(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("LANSER_FAST_CACHE", str(tmp_path_factory.mktemp("lanser-cache")))
-        yield
+pytestmark = pytest.mark.usefixtures("lanser_cache")  # a cache of its own
 
 
 @pytest.fixture(scope="module")

@@ -18,12 +18,7 @@ from lanser_fast.asr.models import (
 
 HUB_ID = "openai/whisper-tiny"
 
-
-@pytest.fixture(scope="module", autouse=True)
-def ct2_cache(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("LANSER_FAST_CACHE", str(tmp_path_factory.mktemp("lanser-cache")))
-        yield
+pytestmark = pytest.mark.usefixtures("lanser_cache")  # a cache of its own
 
 
 def test_hub_id_is_converted_once_with_language_ids(hub_models):

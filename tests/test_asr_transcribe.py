@@ -31,12 +31,7 @@ HUB_ID = "openai/whisper-tiny"
 NEW_TOKENS = 8
 WINDOW_MS = 1000 * WINDOW_SAMPLES / SAMPLE_RATE  # 32 ms
 
-
-@pytest.fixture(scope="module", autouse=True)
-def ct2_cache(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("LANSER_FAST_CACHE", str(tmp_path_factory.mktemp("lanser-cache")))
-        yield
+pytestmark = pytest.mark.usefixtures("lanser_cache")  # a cache of its own
 
 
 @pytest.fixture(scope="module")

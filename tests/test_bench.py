@@ -49,6 +49,17 @@ def test_table_and_readme_update(tmp_path):
         update_readme(tmp_path / "bare.md", _record())
 
 
+def test_named_block_leaves_the_main_table(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("<!-- bench-table:start -->\nmain\n<!-- bench-table:end -->\n"
+                      "<!-- bench-table:asr:start -->\nold\n<!-- bench-table:asr:end -->\n")
+    update_readme(readme, _record(), "asr")
+    text = readme.read_text()
+    assert "main" in text and "old" not in text and "| 2.00× |" in text
+    with pytest.raises(ValueError, match="bench-table:nli:start"):
+        update_readme(readme, _record(), "nli")
+
+
 def test_load_rejects_other_json(tmp_path):
     (tmp_path / "x.json").write_text('{"format": "other"}')
     with pytest.raises(ValueError, match=RECORD_FORMAT):

@@ -28,12 +28,7 @@ TENSORRT_OPS = {
     "Sub", "Tanh", "Tile", "Transpose", "Trilu", "Unsqueeze", "Where",
 }
 
-
-@pytest.fixture(scope="module", autouse=True)
-def onnx_cache(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("LANSER_FAST_CACHE", str(tmp_path_factory.mktemp("lanser-cache")))
-        yield
+pytestmark = pytest.mark.usefixtures("lanser_cache")  # a cache of its own
 
 
 def test_auto_is_onnxruntime_fp32_on_cpu_and_never_tensorrt():

@@ -23,12 +23,7 @@ TEXTS = [
     "  Thank you so much,   this is wonderful news. ",  # duplicate after normalization
 ]
 
-
-@pytest.fixture(scope="module", autouse=True)
-def onnx_cache(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("LANSER_FAST_CACHE", str(tmp_path_factory.mktemp("lanser-cache")))
-        yield
+pytestmark = pytest.mark.usefixtures("lanser_cache")  # a cache of its own
 
 
 @pytest.mark.parametrize("engine", ["torch", "onnxruntime"])

@@ -10,18 +10,12 @@ from conftest import pipeline_scores
 
 from lanser_fast.nli.scorer import EntailmentScorer, ScoreConfig
 
-pytestmark = [pytest.mark.requires_cuda, pytest.mark.requires_tensorrt]
+pytestmark = [pytest.mark.usefixtures("lanser_cache"), pytest.mark.requires_cuda,
+              pytest.mark.requires_tensorrt]
 MODELS = ["FacebookAI/roberta-large-mnli", "facebook/bart-large-mnli",
           "MoritzLaurer/DeBERTa-v3-large-mnli-fever-anli-ling-wanli"]
 TEXTS = ["I can't believe you did that!", "a", "Thank you so much, this is wonderful news.",
          "word " * 1100, "I can't believe you did that!"]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def engine_cache(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("LANSER_FAST_CACHE", str(tmp_path_factory.mktemp("lanser-cache")))
-        yield
 
 
 @pytest.mark.parametrize("model", MODELS)

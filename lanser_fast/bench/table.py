@@ -41,14 +41,21 @@ def markdown_table(record: Record) -> str:
     return "\n".join(lines) + "\n"
 
 
-def update_readme(readme: str | os.PathLike, record: Record) -> None:
-    """Replace the block between the bench-table markers of ``readme`` with the record's table."""
+def update_readme(readme: str | os.PathLike, record: Record, block: str | None = None) -> None:
+    """Replace the block between the bench-table markers of ``readme`` with the record's table
+    (``block="asr"``: the ``<!-- bench-table:asr:start -->`` … block, for a record of its own)."""
+    start, end = README_START, README_END
+    if block is not None:
+        if not re.fullmatch(r"[a-z0-9_-]+", block):
+            raise ValueError(f"block name {block!r}: use lowercase letters, digits, '-' and '_'")
+        start, end = (marker.replace("bench-table:", f"bench-table:{block}:")
+                      for marker in (README_START, README_END))
     path = Path(readme)
     text = path.read_text(encoding="utf-8")
-    pattern = re.compile(re.escape(README_START) + r".*?" + re.escape(README_END), re.DOTALL)
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
     if not pattern.search(text):
-        raise ValueError(f"{path}: no '{README_START}' … '{README_END}' block to replace")
-    block = f"{README_START}\n{markdown_table(record)}{README_END}"
+        raise ValueError(f"{path}: no '{start}' … '{end}' block to replace")
+    block = f"{start}\n{markdown_table(record)}{end}"
     path.write_text(pattern.sub(lambda _: block, text), encoding="utf-8")
 
 
