@@ -22,6 +22,7 @@ Throughput in audio-hours per device-hour; median of ``ROUNDS`` runs each.
 
 from __future__ import annotations
 
+import itertools
 import os
 from pathlib import Path
 
@@ -125,7 +126,7 @@ def _ours(measure, tmp_path, files, audio_s, config, impl, workload):
 
     transcriber = Transcriber(config)
     transcriber.transcribe([np.zeros(16_000, np.float32)])  # warm-up (one utterance)
-    runs = iter(range(1000))
+    runs = itertools.count()
     out = {}
 
     def run():

@@ -23,6 +23,10 @@ app = typer.Typer(
 )
 
 
+AUDIO_INPUTS_AS_FOR_DECODE = ("Audio files, folders, manifests, Parquet with embedded audio, "
+                              ".tar shards, globs or fsspec URLs (as for 'decode').")
+
+
 @app.command()
 def doctor(
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON instead of a "
@@ -91,9 +95,7 @@ def decode(
 
 @app.command()
 def features(
-    inputs: List[str] = typer.Argument(..., help="Audio files, folders, manifests, Parquet with "
-                                                  "embedded audio, .tar shards, globs or fsspec "
-                                                  "URLs (as for 'decode')."),
+    inputs: List[str] = typer.Argument(..., help=AUDIO_INPUTS_AS_FOR_DECODE),
     out: Path = typer.Option(..., "--out", "-o", help="Output folder of Parquet shards: one row "
                                                       "per input with id, path, offset_s, "
                                                       "duration_s, audio_flags, preset, n_mels, "
@@ -149,9 +151,7 @@ def features(
 
 @app.command()
 def transcribe(
-    inputs: List[str] = typer.Argument(..., help="Audio files, folders, manifests, Parquet with "
-                                                  "embedded audio, .tar shards, globs or fsspec "
-                                                  "URLs (as for 'decode')."),
+    inputs: List[str] = typer.Argument(..., help=AUDIO_INPUTS_AS_FOR_DECODE),
     out: Path = typer.Option(..., "--out", "-o", help="Output folder of Parquet shards: one row "
                                                       "per utterance (id, path, offset_s, "
                                                       "duration_s, audio_flags, transcript, "

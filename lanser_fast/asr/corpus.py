@@ -28,7 +28,7 @@ from lanser_fast.asr.transcriber import (
     split_utterances,
 )
 from lanser_fast.asr.vad import SAMPLE_RATE
-from lanser_fast.audio.corpus import RUN_SIDECAR, load_item, ordered_map
+from lanser_fast.audio.corpus import RUN_SIDECAR, load_item, ordered_map, skip_done
 from lanser_fast.manifest import (
     Item,
     ShardWriter,
@@ -39,6 +39,7 @@ from lanser_fast.manifest import (
 )
 
 IN_FLIGHT_PER_THREAD = 8  # files decoded ahead per decode thread
+FIRST_SEGMENT = "#00000"  # id suffix of a long file's first VAD segment (split_utterances)
 
 
 @dataclass
@@ -61,8 +62,8 @@ class TranscribeSummary:
 class _File:
     """The rows of one input, written together once every utterance has its result."""
 
-    def __init__(self, item: Item, audio, utterances: list[Utterance]):
-        self.item, self.audio, self.left = item, audio, len(utterances)
+    def __init__(self, audio, utterances: list[Utterance]):
+        self.audio, self.left = audio, len(utterances)
         self.rows: list[dict] = []
 
 
@@ -77,16 +78,10 @@ def transcribe_corpus(items: Iterable[Item], out_dir: str | os.PathLike,
     config = transcriber.config
     decode_threads = decode_threads or min(4, os.cpu_count() or 1)
     done = done_ids(out_dir)
+    done |= {i[: -len(FIRST_SEGMENT)] for i in done if i.endswith(FIRST_SEGMENT)}  # long files
     summary = TranscribeSummary(device=transcriber.device)
     model = config.model
     start = time.perf_counter()
-
-    def todo() -> Iterator[Item]:
-        for item in items:
-            if item.id in done or f"{item.id}#00000" in done:
-                summary.skipped += 1
-            else:
-                yield item
 
     def prepare(item: Item):
         audio = load_item(item, SAMPLE_RATE)
@@ -121,14 +116,14 @@ def transcribe_corpus(items: Iterable[Item], out_dir: str | os.PathLike,
     open_files: dict[str, _File] = {}
 
     def utterance_stream(pool) -> Iterator[Utterance]:
-        for item, audio, utterances in ordered_map(pool, prepare, todo(),
+        for item, audio, utterances in ordered_map(pool, prepare, skip_done(items, done, summary),
                                                    window=decode_threads * IN_FLIGHT_PER_THREAD):
             if isinstance(audio, dict):  # decode or VAD error: the file's only row
-                file = _File(item, None, [])
+                file = _File(None, [])
                 file.rows.append(audio)
                 finish(file)
                 continue
-            file = _File(item, audio, utterances)
+            file = _File(audio, utterances)
             if not utterances:  # a long file without speech keeps one row
                 file.rows.append(_silent_row(item, audio, model))
                 finish(file)

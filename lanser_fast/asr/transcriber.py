@@ -133,18 +133,16 @@ class Transcriber:
         import torch
 
         from lanser_fast.features import log_mel
+        from lanser_fast.features.logmel import as_batch
 
         if self.config.frontend == "faster-whisper":
             from lanser_fast.features.faster_whisper_compat import log_mel_faster_whisper
 
             return torch.from_numpy(np.stack([log_mel_faster_whisper(c, self.preset)
                                               for c in clips]))
-        lengths = torch.tensor([len(c) for c in clips])
-        waves = torch.zeros(len(clips), max(int(lengths.max()), 1))
-        for i, clip in enumerate(clips):
-            waves[i, : len(clip)] = torch.from_numpy(np.asarray(clip, np.float32))
+        waves, lengths = as_batch(list(clips))
         if self.device.startswith("cuda") and torch.cuda.is_available():
-            waves, lengths = waves.to(self.device), lengths.to(self.device)
+            waves = waves.to(self.device)  # log_mel runs where the waves are (Triton on CUDA)
         features, _ = log_mel(waves, lengths, self.preset, threads=FEATURE_THREADS)
         return features[..., :WINDOW_FRAMES]
 

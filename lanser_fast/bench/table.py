@@ -55,8 +55,8 @@ def update_readme(readme: str | os.PathLike, record: Record, block: str | None =
     pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
     if not pattern.search(text):
         raise ValueError(f"{path}: no '{start}' … '{end}' block to replace")
-    block = f"{start}\n{markdown_table(record)}{end}"
-    path.write_text(pattern.sub(lambda _: block, text), encoding="utf-8")
+    table = f"{start}\n{markdown_table(record)}{end}"
+    path.write_text(pattern.sub(lambda _: table, text), encoding="utf-8")
 
 
 def _num(value: float) -> str:
