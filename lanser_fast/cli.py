@@ -168,7 +168,7 @@ def transcribe(
                                                                     "…); default: detected per "
                                                                     "utterance."),
     task: str = typer.Option("transcribe", "--task", help="transcribe or translate."),
-    beam_size: int = typer.Option(1, "--beam-size", min=1, help="1: greedy."),
+    beam_size: int = typer.Option(1, "--beam-size", min=1, help="Beam width (1: greedy)."),
     max_new_tokens: int = typer.Option(224, "--max-new-tokens", min=1, max=448,
                                        help="Tokens decoded per utterance at most."),
     batch_size: int = typer.Option(0, "--batch-size", min=0, help="Utterances (from any "
@@ -194,7 +194,8 @@ def transcribe(
                                               help="Flag no_speech above this no-speech "
                                                    "probability (with a low log-prob)."),
     logprob_threshold: float = typer.Option(-1.0, "--logprob-threshold",
-                                            help="…when the average log-prob is below this."),
+                                            help="no_speech needs the average token log-prob "
+                                                 "below this too."),
     compression_ratio_threshold: float = typer.Option(2.4, "--compression-ratio-threshold",
                                                       help="Flag repetition above this "
                                                            "compression ratio."),
