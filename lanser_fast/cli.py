@@ -266,6 +266,282 @@ def transcribe(
                f"{summary.audio_hours_per_device_hour:,.1f} audio-hours per device-hour")
 
 
+DEFAULT_NLI_MODEL = "FacebookAI/roberta-large-mnli"
+TAXONOMY_HELP = ("Built-in taxonomy (iemocap4, cremad6, ekman7, goemotions28) or a taxonomy file "
+                 "(.txt, .yaml).")
+
+
+@app.command()
+def label(
+    inputs: List[str] = typer.Argument(..., help=AUDIO_INPUTS_AS_FOR_DECODE[:-1] + ", or a "
+                                                  "Lhotse cuts manifest (.jsonl.gz)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder of Parquet shards, one row "
+                                                      "per utterance or failed input (see "
+                                                      "README: Output of label), plus "
+                                                      "_run.json. Re-running resumes."),
+    asr_model: str = typer.Option("large-v3-turbo", "--asr-model", help="Whisper: "
+                                                                        "faster-whisper name, "
+                                                                        "hub id, CTranslate2 or "
+                                                                        "Hugging Face folder."),
+    nli_model: str = typer.Option(DEFAULT_NLI_MODEL, "--nli-model", help="NLI model: hub id or "
+                                                                         "folder."),
+    taxonomy: str = typer.Option("goemotions28", "--taxonomy", help=TAXONOMY_HELP),
+    template: str = typer.Option("The emotion of the conversation is {}.", "--template",
+                                 help="Hypothesis template; {} is the label's prompt word."),
+    multi_label: bool = typer.Option(False, "--multi-label", help="Independent per-label "
+                                                                  "scores."),
+    transcripts: str = typer.Option("asr", "--transcripts", help="asr (Whisper) or manifest "
+                                                                 "(the inputs' transcript/text "
+                                                                 "column; no ASR)."),
+    languages: Optional[str] = typer.Option(None, "--languages", help="Comma-separated "
+                                                                      "language codes to label "
+                                                                      "(en,de); other "
+                                                                      "utterances get rows "
+                                                                      "with the reason."),
+    language: Optional[str] = typer.Option(None, "--language", help="Whisper language (default: "
+                                                                    "detected)."),
+    max_new_tokens: int = typer.Option(224, "--max-new-tokens", min=1, max=448,
+                                       help="Whisper tokens per utterance at most."),
+    cap_tokens_per_s: Optional[float] = typer.Option(None, "--cap-tokens-per-s", min=0.1,
+                                                     help="Also stop decoding at this many "
+                                                          "tokens per second of audio."),
+    asr_batch_size: int = typer.Option(0, "--asr-batch-size", min=0, help="Utterances per "
+                                                                          "Whisper call (0: 4 "
+                                                                          "per CPU core, 16 on "
+                                                                          "CUDA)."),
+    compute_type: str = typer.Option("auto", "--compute-type", help="Whisper compute type "
+                                                                    "(auto: int8 on CPU, "
+                                                                    "float16 on CUDA)."),
+    engine: str = typer.Option("auto", "--engine", help="NLI engine: auto (torch on CUDA, "
+                                                        "onnxruntime on CPU), torch, "
+                                                        "onnxruntime, tensorrt."),
+    precision: str = typer.Option("auto", "--precision", help="NLI precision: auto (exact "
+                                                              "fp32; tensorrt fp16), fp32, int8 "
+                                                              "(onnxruntime: the fast CPU path), "
+                                                              "bf16/fp16."),
+    empty: str = typer.Option("null", "--empty", help="Label of empty transcripts: null or a "
+                                                      "taxonomy label."),
+    workers: int = typer.Option(1, "--workers", min=1, help="CPU: worker processes sharing the "
+                                                            "cores."),
+    gpus: int = typer.Option(0, "--gpus", min=0, help="One worker process per GPU (0: no GPU "
+                                                      "workers)."),
+    ray: Optional[str] = typer.Option(None, "--ray", help="Run as a Ray Data job on the Ray "
+                                                          "cluster at this address (auto, "
+                                                          "ray://host:10001, local)."),
+    force: bool = typer.Option(False, "--force", help="Resume into a folder written with other "
+                                                      "settings (its rows keep theirs)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Check inputs, models and the output "
+                                                          "folder, say what would run, and "
+                                                          "stop."),
+) -> None:
+    """Transcripts and weak emotion labels of a corpus: the LanSER labeling job.
+
+    Whisper (batched across files, VAD for long audio) then NLI entailment over the taxonomy.
+    Every input yields its utterance rows or one error row; re-running resumes after any crash.
+    """
+    config = _label_config(asr_model, nli_model, taxonomy, template, multi_label, transcripts,
+                           languages, language, max_new_tokens, cap_tokens_per_s,
+                           asr_batch_size, compute_type, engine, precision, empty)
+    if gpus:
+        _check_gpus(gpus)
+    if ray is not None and (gpus or workers > 1):
+        raise typer.BadParameter("--ray schedules workers on the cluster itself; drop "
+                                 "--workers/--gpus", param_hint="--ray")
+    items = _open_inputs(inputs)
+    from lanser_fast.label.output import OutputError, open_output
+
+    try:
+        open_output(out, config, force=force, dry_run=True).release()
+    except OutputError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--out") from None
+    prepared = _prepare(config)
+    if dry_run:
+        _dry_run(items, out, config, prepared, workers, gpus, ray)
+        return
+    if ray is not None:
+        from lanser_fast.label.ray_job import label_with_ray
+
+        summary = _with_progress(lambda on_progress: label_with_ray(
+            items, out, config, address=ray, force=force, on_progress=on_progress))
+    else:
+        summary = _label_here(items, out, config, workers, gpus, force)
+    from rich.console import Console
+
+    from lanser_fast.label.report import summary_tables
+
+    console = Console(width=120)
+    for table in summary_tables(summary, str(out)):
+        console.print(table)
+
+
+def _label_config(asr_model, nli_model, taxonomy, template, multi_label, transcripts,
+                  languages, language, max_new_tokens, cap_tokens_per_s, asr_batch_size,
+                  compute_type, engine, precision, empty):
+    from lanser_fast.asr.transcriber import TranscribeConfig
+    from lanser_fast.asr.whisper_decode import DecodeOptions
+    from lanser_fast.label.config import LabelConfig
+    from lanser_fast.nli.engines import EngineUnavailable, resolve_engine
+    from lanser_fast.nli.scorer import ScoreConfig
+
+    try:
+        resolve_engine(engine, precision)
+    except EngineUnavailable as exc:
+        raise typer.BadParameter(str(exc), param_hint="--engine/--precision") from None
+    codes = tuple(c.strip() for c in (languages or "").split(",") if c.strip())
+    try:
+        return LabelConfig(
+            asr=TranscribeConfig(model=asr_model, compute_type=compute_type,
+                                 batch_size=asr_batch_size,
+                                 decode=DecodeOptions(language=language,
+                                                      max_new_tokens=max_new_tokens,
+                                                      token_rate_cap=cap_tokens_per_s)),
+            nli=ScoreConfig(model=nli_model, taxonomy=taxonomy, template=template,
+                            multi_label=multi_label, engine=engine, precision=precision,
+                            empty=None if empty == "null" else empty),
+            transcripts=transcripts, languages=codes)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+def _check_gpus(gpus: int) -> None:
+    import ctranslate2
+    import torch
+
+    seen = min(ctranslate2.get_cuda_device_count(), torch.cuda.device_count())
+    if gpus > seen:
+        raise typer.BadParameter(f"--gpus {gpus}, but this machine has {seen} CUDA device(s) "
+                                 "usable by CTranslate2 and torch; use --gpus "
+                                 f"{seen}" + (" or --workers N on CPU" if not seen else ""),
+                                 param_hint="--gpus")
+
+
+def _prepare(config) -> list:
+    """Every model resolved (downloaded, converted, exported) before any input is read."""
+    from lanser_fast.asr.models import WhisperModelError
+    from lanser_fast.label.prepare import prepare_models
+    from lanser_fast.nli.models import ModelNotFound
+    from lanser_fast.taxonomy import TaxonomyError, load_taxonomy
+
+    try:
+        load_taxonomy(config.nli.taxonomy)
+        return prepare_models(config)
+    except WhisperModelError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--asr-model") from None
+    except ModelNotFound as exc:
+        raise typer.BadParameter(str(exc), param_hint="--nli-model") from None
+    except TaxonomyError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--taxonomy") from None
+
+
+def _dry_run(items, out, config, prepared, workers, gpus, ray) -> None:
+    from lanser_fast.asr.corpus import done_inputs
+
+    done = done_inputs(out)
+    total = problems = already = 0
+    for item in items:
+        total += 1
+        problems += item.problem is not None
+        already += item.id in done
+    typer.echo(f"dry run: {total} inputs ({problems} manifest rows that will be error rows), "
+               f"{already} already in {out}, {total - already} to label")
+    for entry in prepared:
+        typer.echo(f"  {entry.what}: {entry.model} -> {entry.where}")
+    where = f"Ray cluster {ray}" if ray else (f"{gpus} GPU worker(s)" if gpus else
+                                               f"{workers} CPU worker process(es)")
+    typer.echo(f"  would run on {where}; taxonomy {config.nli.taxonomy}, prompt "
+               f"{config.nli.template!r}, transcripts from {config.transcripts}")
+
+
+def _label_here(items, out, config, workers, gpus, force):
+    from lanser_fast.label.pipeline import Labeler
+    from lanser_fast.label.run import label_corpus
+
+    labeler = None
+    if workers == 1 and not gpus:
+        try:
+            labeler = Labeler(config)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
+    try:
+        return _with_progress(lambda on_progress: label_corpus(
+            items, out, config, workers=workers, gpus=gpus, force=force, labeler=labeler,
+            on_progress=on_progress))
+    finally:
+        if labeler is not None:
+            labeler.close()
+
+
+def _with_progress(run):
+    """``run(on_progress)`` under a progress bar: inputs, rows, audio-hours, throughput,
+    errors."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("label"), TextColumn("{task.fields[line]}"),
+                  TimeElapsedColumn()) as progress:
+        bar = progress.add_task("label", total=None, line="loading models")
+
+        def on_progress(summary) -> None:
+            progress.update(bar, line=(
+                f"{summary.files:,} inputs, {summary.rows:,} rows, "
+                f"{summary.audio_s / 3600:.3f} audio-h, "
+                f"{summary.audio_hours_per_device_hour:,.1f} audio-h/device-h, "
+                f"{sum(summary.errors.values()):,} errors"))
+
+        return run(on_progress)
+
+
+@app.command()
+def prepare(
+    asr_model: str = typer.Option("large-v3-turbo", "--asr-model", help="Whisper model (as for "
+                                                                        "label)."),
+    nli_model: str = typer.Option(DEFAULT_NLI_MODEL, "--nli-model", help="NLI model."),
+    engine: str = typer.Option("auto", "--engine", help="NLI engine the runs will use (its "
+                                                        "export is built now)."),
+    precision: str = typer.Option("auto", "--precision", help="NLI precision (int8 builds the "
+                                                              "quantized export too)."),
+    transcripts: str = typer.Option("asr", "--transcripts", help="manifest: no Whisper "
+                                                                 "needed."),
+) -> None:
+    """Download, convert and export every model a label run needs, once, under file locks.
+
+    Run it before starting N workers or a cluster job. For an offline cluster: run it where the
+    hub is reachable with HF_HOME and LANSER_FAST_CACHE set to one folder, copy that folder, and
+    set the same variables plus HF_HUB_OFFLINE=1 on the cluster.
+    """
+    import os
+
+    config = _label_config(asr_model, nli_model, "goemotions28", "{}", False, transcripts,
+                           None, None, 224, None, 0, "auto", engine, precision, "null")
+    for entry in _prepare(config):
+        typer.echo(f"{entry.what}: {entry.model} -> {entry.where}")
+    from lanser_fast.cache import cache_root
+
+    typer.echo(f"caches: HF_HOME={os.environ.get('HF_HOME', '~/.cache/huggingface')} "
+               f"LANSER_FAST_CACHE={cache_root()}")
+
+
+@app.command()
+def export(
+    results: Path = typer.Argument(..., help="A results folder (label, transcribe or decode "
+                                             "output)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Target: .jsonl, .csv, or .jsonl.gz (a "
+                                                      "Lhotse CutSet)."),
+    fmt: Optional[str] = typer.Option(None, "--format", help="jsonl, csv or cutset (default: "
+                                                             "from the suffix)."),
+) -> None:
+    """Convert a results folder to JSONL, CSV or a Lhotse CutSet (error rows skipped there)."""
+    from lanser_fast.manifest.export import export_results
+
+    try:
+        summary = export_results(results, out, fmt)
+    except (ValueError, FileNotFoundError, ImportError) as exc:
+        raise typer.BadParameter(str(exc)) from None
+    typer.echo(f"{summary.rows} rows written to {out} ({summary.fmt}); "
+               f"{summary.skipped_errors} skipped")
+    for problem in summary.problems:
+        typer.echo(f"  skipped: {problem}")
+
+
 @app.command()
 def score(
     inputs: List[str] = typer.Argument(..., help="JSONL, CSV, TSV or Parquet files with a text "

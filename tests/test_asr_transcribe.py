@@ -147,22 +147,27 @@ def test_bad_audio_and_a_failing_utterance_become_error_rows(transcriber, clips,
         sf.write(folder / f"clip{i}.wav", clip, SAMPLE_RATE, subtype="FLOAT")
     (folder / "corrupt.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
     sf.write(folder / "silent.wav", np.zeros(SAMPLE_RATE, np.float32), SAMPLE_RATE)
+    noise = np.random.default_rng(0).normal(0, 0.1, int(1.25 * SAMPLE_RATE)).astype(np.float32)
+    sf.write(folder / "noise.wav", noise, SAMPLE_RATE, subtype="FLOAT")
     decode = transcriber.decoder.decode
 
-    def fails_on_silence(features):  # the model fails on any batch holding the silent clip
-        flat = np.asarray(features).reshape(len(features), -1)
-        if (flat.max(axis=1) == flat.min(axis=1)).any():
-            raise RuntimeError("model failure on a silent window")
-        return decode(features)
+    def fails_on_noise(features, durations):  # the model fails on any batch holding the noise
+        if 1.25 in durations:
+            raise RuntimeError("model failure on a noise window")
+        return decode(features, durations)
 
-    monkeypatch.setattr(transcriber.decoder, "decode", fails_on_silence)
+    monkeypatch.setattr(transcriber.decoder, "decode", fails_on_noise)
     summary = transcribe_corpus(open_inputs([str(folder)]), tmp_path / "out",
                                 transcriber=transcriber)
     rows = {r["id"]: r for r in read_results(tmp_path / "out").to_pylist()}
-    assert set(rows) == {f"clip{i}.wav" for i in range(5)} | {"corrupt.wav", "silent.wav"}
+    assert set(rows) == {f"clip{i}.wav" for i in range(5)} | {"corrupt.wav", "silent.wav",
+                                                              "noise.wav"}
     assert rows["corrupt.wav"]["error_stage"] == "decode"
-    assert rows["silent.wav"]["error_stage"] == "asr"
-    assert "model failure on a silent window" in rows["silent.wav"]["error"]
+    assert rows["noise.wav"]["error_stage"] == "asr"
+    assert "model failure on a noise window" in rows["noise.wav"]["error"]
+    silent = rows["silent.wav"]  # digital silence is not decoded
+    assert silent["error"] is None and silent["transcript"] == ""
+    assert silent["asr_flags"] == ["no_speech"]
     monkeypatch.undo()
     expected = transcriber.transcribe(clips)
     for i, result in enumerate(expected):
@@ -170,7 +175,7 @@ def test_bad_audio_and_a_failing_utterance_become_error_rows(transcriber, clips,
         assert row["error"] is None and row["transcript"] == result.text
         assert row["language"] == result.language and row["asr_model"] == HUB_ID
         assert row["asr_avg_logprob"] == pytest.approx(result.avg_logprob, rel=1e-6)
-    assert summary.errors["not_audio"] == 1 and summary.files == 7
+    assert summary.errors["not_audio"] == 1 and summary.files == 8
 
 
 def _decoded(text="a b c", tokens=3, no_speech=0.1, logprob=-0.3, ended=True) -> Decoded:
@@ -178,16 +183,16 @@ def _decoded(text="a b c", tokens=3, no_speech=0.1, logprob=-0.3, ended=True) ->
 
 
 def test_guards_flag_whisper_failure_modes():
-    assert asr_flags(_decoded(), duration_s=2.0, max_new_tokens=224) == []
-    assert asr_flags(_decoded(no_speech=0.9, logprob=-1.5), 2.0, 224) == [FLAG_NO_SPEECH]
-    assert asr_flags(_decoded(no_speech=0.9, logprob=-0.5), 2.0, 224) == []  # confident text
+    assert asr_flags(_decoded(), duration_s=2.0) == []
+    assert asr_flags(_decoded(no_speech=0.9, logprob=-1.5), 2.0) == [FLAG_NO_SPEECH]
+    assert asr_flags(_decoded(no_speech=0.9, logprob=-0.5), 2.0) == []  # confident text
     looping = "thank you " * 30
     assert compression_ratio(looping) > 2.4 > compression_ratio("I can't believe it.")
-    assert asr_flags(_decoded(looping, tokens=60), 10.0, 224) == [FLAG_REPETITION]
-    assert asr_flags(_decoded(tokens=40), 1.0, 224) == [FLAG_TOO_MANY_TOKENS]
-    assert asr_flags(_decoded(tokens=8, ended=False), 5.0, 8) == [FLAG_MAX_TOKENS]
+    assert asr_flags(_decoded(looping, tokens=60), 10.0) == [FLAG_REPETITION]
+    assert asr_flags(_decoded(tokens=40), 1.0) == [FLAG_TOO_MANY_TOKENS]
+    assert asr_flags(_decoded(tokens=8, ended=False), 5.0) == [FLAG_MAX_TOKENS]
     strict = GuardConfig(max_tokens_per_s=1.0)
-    assert asr_flags(_decoded(tokens=3), 2.0, 224, strict) == [FLAG_TOO_MANY_TOKENS]
+    assert asr_flags(_decoded(tokens=3), 2.0, strict) == [FLAG_TOO_MANY_TOKENS]
     with pytest.raises(ValueError, match="no_speech_threshold"):
         GuardConfig(no_speech_threshold=1.5)
 

@@ -1,7 +1,9 @@
 """``lanser-fast transcribe``: transcripts of a whole corpus into Parquet shards, resumable.
 
-A thread pool decodes files ahead (and runs the VAD of files longer than 30 s); their utterances
-join one queue that the :class:`Transcriber` cuts into fixed-size batches across files. Output
+A thread pool decodes files ahead (and runs the VAD of files longer than 30 s); a silent input
+of up to 30 s (RMS below ``SILENCE_DBFS``) gets one row without decoding, flagged
+``no_speech``; the utterances of the others join one queue that the :class:`Transcriber` cuts
+into fixed-size batches across files. Output
 rows (one per utterance, or one error row per failed input) carry the ``transcribe`` columns of
 the result schema: ``id`` (the input's id, ``<id>#k`` for the k-th VAD segment of a long file),
 ``path``, ``offset_s``, ``duration_s``, ``audio_flags``, ``transcript``, ``language``,
@@ -13,21 +15,22 @@ from __future__ import annotations
 
 import os
 import time
-from collections import Counter
+from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from lanser_fast.asr.guards import FLAG_VAD_NO_SPEECH
+from lanser_fast.asr.guards import FLAG_NO_SPEECH, FLAG_VAD_NO_SPEECH, is_silent
 from lanser_fast.asr.transcriber import (
+    WINDOW_SAMPLES,
     TranscribeConfig,
     Transcriber,
     Transcript,
     Utterance,
     split_utterances,
 )
-from lanser_fast.asr.vad import SAMPLE_RATE
+from lanser_fast.asr.vad import SAMPLE_RATE, VadConfig
 from lanser_fast.audio.corpus import RUN_SIDECAR, load_item, ordered_map, skip_done
 from lanser_fast.manifest import (
     Item,
@@ -59,12 +62,87 @@ class TranscribeSummary:
         return self.audio_s / self.wall_s if self.wall_s > 0 else 0.0
 
 
-class _File:
-    """The rows of one input, written together once every utterance has its result."""
+@dataclass
+class FileRows:
+    """The rows of one input, complete once every utterance has its result."""
 
-    def __init__(self, audio, utterances: list[Utterance]):
-        self.audio, self.left = audio, len(utterances)
-        self.rows: list[dict] = []
+    item: Item
+    audio_s: float = 0.0  # decoded length (0 for an input that failed to decode)
+    rows: list[dict] = field(default_factory=list)
+    left: int = 0  # utterances still being transcribed
+    decode_s: float = 0.0  # time spent decoding (and cutting) it
+
+
+def prepare_file(item: Item, vad: VadConfig, model: str) -> FileRows | tuple:
+    """Decode ``item`` and cut it into utterances: ``(file, utterances)``, or the finished
+    ``FileRows`` of an input that failed, is silent or has no speech (one row, no decoding)."""
+    started = time.perf_counter()
+    prepared = _prepare(item, vad, model)
+    file = prepared if isinstance(prepared, FileRows) else prepared[0]
+    file.decode_s = time.perf_counter() - started
+    return prepared
+
+
+def _prepare(item: Item, vad: VadConfig, model: str) -> FileRows | tuple:
+    audio = load_item(item, SAMPLE_RATE)
+    if isinstance(audio, dict):  # decode error: the input's only row
+        return FileRows(item, 0.0, [audio])
+    file = FileRows(item, audio.duration_s)
+    if len(audio.samples) <= WINDOW_SAMPLES and is_silent(audio.samples):  # long: the VAD
+        file.rows.append(_silent_row(item, audio, model, FLAG_NO_SPEECH))
+        return file
+    try:
+        utterances = split_utterances(item.id, audio.samples, item.offset_s or 0.0, vad,
+                                      source=item, audio_flags=tuple(audio.flags))
+    except Exception as exc:  # noqa: BLE001 - a VAD failure is this file's error row
+        return FileRows(item, 0.0, [error_row(item, "vad", exc)])
+    if not utterances:  # a long file without speech keeps one row
+        file.rows.append(_silent_row(item, audio, model, FLAG_VAD_NO_SPEECH))
+        return file
+    file.left = len(utterances)
+    return file, utterances
+
+
+def transcribed_files(items: Iterable[Item], transcriber: Transcriber, *,
+                      decode_threads: int = 0) -> Iterator[FileRows]:
+    """Every item's rows (``transcribe`` columns), one ``FileRows`` per input as soon as all its
+    utterances are transcribed. A thread pool decodes (and VADs) files ahead; utterances of many
+    files share the transcriber's batches."""
+    config = transcriber.config
+    decode_threads = decode_threads or min(4, os.cpu_count() or 1)
+    ready: deque[FileRows] = deque()  # finished without the model, yielded in turn
+    open_files: dict[str, FileRows] = {}
+
+    def utterance_stream(pool) -> Iterator[Utterance]:
+        for prepared in ordered_map(pool, lambda it: prepare_file(it, config.vad, config.model),
+                                    items, window=decode_threads * IN_FLIGHT_PER_THREAD):
+            if isinstance(prepared, FileRows):
+                ready.append(prepared)
+                continue
+            file, utterances = prepared
+            open_files[file.item.id] = file
+            yield from utterances
+
+    with ThreadPoolExecutor(max_workers=decode_threads,
+                            thread_name_prefix="lanser-asr-decode") as pool:
+        for result in transcriber.run(utterance_stream(pool)):
+            while ready:
+                yield ready.popleft()
+            utterance = result.utterance if isinstance(result, Transcript) else result[0]
+            file = open_files[utterance.source.id]
+            file.rows.append(_row(result, config.model))
+            file.left -= 1
+            if file.left == 0:
+                yield open_files.pop(utterance.source.id)
+        while ready:
+            yield ready.popleft()
+
+
+def done_inputs(out_dir: str | os.PathLike) -> set[str]:
+    """Ids of the inputs whose rows are in ``out_dir`` (a long file by its first VAD segment's
+    row: the rows of one input are written together)."""
+    done = done_ids(out_dir)
+    return done | {i[: -len(FIRST_SEGMENT)] for i in done if i.endswith(FIRST_SEGMENT)}
 
 
 def transcribe_corpus(items: Iterable[Item], out_dir: str | os.PathLike,
@@ -76,71 +154,26 @@ def transcribe_corpus(items: Iterable[Item], out_dir: str | os.PathLike,
     """Transcribe every item into ``out_dir``; inputs already there are skipped (resume)."""
     transcriber = transcriber or Transcriber(config)  # a missing model fails before any work
     config = transcriber.config
-    decode_threads = decode_threads or min(4, os.cpu_count() or 1)
-    done = done_ids(out_dir)
-    done |= {i[: -len(FIRST_SEGMENT)] for i in done if i.endswith(FIRST_SEGMENT)}  # long files
     summary = TranscribeSummary(device=transcriber.device)
-    model = config.model
     start = time.perf_counter()
-
-    def prepare(item: Item):
-        audio = load_item(item, SAMPLE_RATE)
-        if isinstance(audio, dict):
-            return item, audio, []
-        try:
-            utterances = split_utterances(item.id, audio.samples, item.offset_s or 0.0,
-                                          config.vad, source=item,
-                                          audio_flags=tuple(audio.flags))
-        except Exception as exc:  # noqa: BLE001 - a VAD failure is this file's error row
-            return item, error_row(item, "vad", exc), []
-        return item, audio, utterances
-
-    def finish(file: _File) -> None:
-        writer.write_group(file.rows)
-        summary.files += 1
-        if file.audio is not None:
-            summary.audio_s += file.audio.duration_s
-        for row in file.rows:
-            summary.rows += 1
-            if row["error"]:
-                summary.errors[row["error"].split(":", 1)[0]] += 1
-            else:
-                summary.speech_s += row["duration_s"]
-                summary.flags.update(row["asr_flags"])
-            if on_row is not None:
-                on_row(row)
-        summary.wall_s = time.perf_counter() - start
-        if on_file is not None:
-            on_file(summary)
-
-    open_files: dict[str, _File] = {}
-
-    def utterance_stream(pool) -> Iterator[Utterance]:
-        for item, audio, utterances in ordered_map(pool, prepare, skip_done(items, done, summary),
-                                                   window=decode_threads * IN_FLIGHT_PER_THREAD):
-            if isinstance(audio, dict):  # decode or VAD error: the file's only row
-                file = _File(None, [])
-                file.rows.append(audio)
-                finish(file)
-                continue
-            file = _File(audio, utterances)
-            if not utterances:  # a long file without speech keeps one row
-                file.rows.append(_silent_row(item, audio, model))
-                finish(file)
-                continue
-            open_files[item.id] = file
-            yield from utterances
-
-    with ShardWriter(out_dir, stage_schema("transcribe")) as writer, \
-            ThreadPoolExecutor(max_workers=decode_threads,
-                               thread_name_prefix="lanser-asr-decode") as pool:
-        for result in transcriber.run(utterance_stream(pool)):
-            utterance = result.utterance if isinstance(result, Transcript) else result[0]
-            file = open_files[utterance.source.id]
-            file.rows.append(_row(result, model))
-            file.left -= 1
-            if file.left == 0:
-                finish(open_files.pop(utterance.source.id))
+    todo = skip_done(items, done_inputs(out_dir), summary)
+    with ShardWriter(out_dir, stage_schema("transcribe")) as writer:
+        for file in transcribed_files(todo, transcriber, decode_threads=decode_threads):
+            writer.write_group(file.rows)
+            summary.files += 1
+            summary.audio_s += file.audio_s
+            for row in file.rows:
+                summary.rows += 1
+                if row["error"]:
+                    summary.errors[row["error"].split(":", 1)[0]] += 1
+                else:
+                    summary.speech_s += row["duration_s"]
+                    summary.flags.update(row["asr_flags"])
+                if on_row is not None:
+                    on_row(row)
+            summary.wall_s = time.perf_counter() - start
+            if on_file is not None:
+                on_file(summary)
     summary.wall_s = time.perf_counter() - start
     write_json_atomic(Path(out_dir) / RUN_SIDECAR, {
         "stage": "transcribe",
@@ -158,8 +191,6 @@ def transcribe_corpus(items: Iterable[Item], out_dir: str | os.PathLike,
         "asr_flags": dict(summary.flags),
     })
     return summary
-
-
 def _row(result, model: str) -> dict:
     if isinstance(result, tuple):
         utterance, exc = result
@@ -184,11 +215,10 @@ def _row(result, model: str) -> dict:
     }
 
 
-def _silent_row(item: Item, audio, model: str) -> dict:
+def _silent_row(item: Item, audio, model: str, flag: str) -> dict:
     return {
         "id": item.id, "path": item.path, "offset_s": item.offset_s or 0.0,
         "duration_s": audio.duration_s, "audio_flags": list(audio.flags), "transcript": "",
         "language": None, "asr_avg_logprob": None, "no_speech_prob": None,
-        "asr_flags": [FLAG_VAD_NO_SPEECH], "asr_model": model, "error_stage": None,
-        "error": None,
+        "asr_flags": [flag], "asr_model": model, "error_stage": None, "error": None,
     }

@@ -2,14 +2,16 @@
 
 Flagged rows keep their transcript: the labeling stage (or the user) decides what to drop.
 
-- ``no_speech``: the model's no-speech probability is above ``no_speech_threshold`` and the
+- ``no_speech``: the input is silent (RMS below -60 dBFS: not decoded, empty transcript), or
+  the model's no-speech probability is above ``no_speech_threshold`` and the
   average token log-probability below ``logprob_threshold`` (openai-whisper's and
   faster-whisper's rule for skipping a silent window; defaults 0.6 and -1.0).
 - ``repetition``: the transcript's gzip-style compression ratio (UTF-8 bytes / zlib-compressed
   bytes) is above ``compression_ratio_threshold`` (2.4, as openai-whisper): looping output.
 - ``too_many_tokens``: more than ``max_tokens_per_s`` text tokens per second of audio (default
   12; fast read speech is about 4): hallucinated text over silence or noise.
-- ``max_tokens``: decoding stopped at ``max_new_tokens`` without ending: the transcript is cut.
+- ``max_tokens``: decoding stopped at its token limit (``max_new_tokens``, or the utterance's
+  ``token_rate_cap``) without ending: the transcript is cut.
 - ``vad_no_speech``: voice activity detection found no speech in a long file (one row, empty
   transcript, nothing decoded).
 """
@@ -19,11 +21,14 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass
 
+import numpy as np
+
 FLAG_NO_SPEECH = "no_speech"
 FLAG_REPETITION = "repetition"
 FLAG_TOO_MANY_TOKENS = "too_many_tokens"
 FLAG_MAX_TOKENS = "max_tokens"
 FLAG_VAD_NO_SPEECH = "vad_no_speech"
+SILENCE_DBFS = -60.0  # RMS below this (digital silence, a muted channel) is not decoded
 
 
 @dataclass(frozen=True)
@@ -45,8 +50,7 @@ def compression_ratio(text: str) -> float:
     return len(data) / len(zlib.compress(data)) if data else 0.0
 
 
-def asr_flags(decoded, duration_s: float, max_new_tokens: int,
-              config: GuardConfig = GuardConfig()) -> list[str]:
+def asr_flags(decoded, duration_s: float, config: GuardConfig = GuardConfig()) -> list[str]:
     """The guards that fire for one decoded utterance (a ``whisper_decode.Decoded``)."""
     flags = []
     if (decoded.no_speech_prob > config.no_speech_threshold
@@ -56,6 +60,15 @@ def asr_flags(decoded, duration_s: float, max_new_tokens: int,
         flags.append(FLAG_REPETITION)
     if len(decoded.tokens) > config.max_tokens_per_s * max(duration_s, 1e-3):
         flags.append(FLAG_TOO_MANY_TOKENS)
-    if len(decoded.tokens) >= max_new_tokens and not decoded.ended:
+    if not decoded.ended:
         flags.append(FLAG_MAX_TOKENS)
     return flags
+
+
+def is_silent(samples: np.ndarray, floor_dbfs: float = SILENCE_DBFS) -> bool:
+    """Whether ``samples`` (float, full scale 1.0) have an RMS level below ``floor_dbfs``: Whisper
+    would only hallucinate there, so such input gets an empty transcript flagged ``no_speech``."""
+    if len(samples) == 0:
+        return True
+    rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64))))
+    return rms < 10 ** (floor_dbfs / 20)

@@ -14,6 +14,8 @@ segments beyond.
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -123,6 +125,8 @@ class Transcriber:
         self.preset = get_preset(f"whisper-{self.decoder.info.n_mels}")
         self._pool = ThreadPoolExecutor(max_workers=self.workers,
                                         thread_name_prefix="lanser-asr-worker")
+        self._busy_lock = threading.Lock()
+        self.busy_s = 0.0  # worker-seconds spent on batches (features and model)
 
     def features(self, clips: Sequence[np.ndarray]):
         """(B, n_mels, 3000) Whisper features of ≤ 30 s clips: a torch tensor on the device.
@@ -173,23 +177,32 @@ class Transcriber:
 
     def _batch(self, batch: list[Utterance]) -> list[Transcript | tuple]:
         """One worker's batch: its log-mel, then one CTranslate2 call."""
+        started = time.perf_counter()
         try:
-            results = self.decoder.decode(self.features([u.samples for u in batch]))
+            return self._decode_batch(batch)
+        finally:
+            with self._busy_lock:
+                self.busy_s += time.perf_counter() - started
+
+    def _decode_batch(self, batch: list[Utterance]) -> list[Transcript | tuple]:
+        try:
+            results = self.decoder.decode(self.features([u.samples for u in batch]),
+                                          [u.duration_s for u in batch])
         except Exception:  # noqa: BLE001 - retry one by one so one bad utterance stays alone
             return [self._alone(utterance) for utterance in batch]
         return [self._transcript(u, decoded) for u, decoded in zip(batch, results)]
 
     def _alone(self, utterance: Utterance) -> Transcript | tuple:
         try:
-            decoded = self.decoder.decode(self.features([utterance.samples]))[0]
+            decoded = self.decoder.decode(self.features([utterance.samples]),
+                                          [utterance.duration_s])[0]
         except Exception as exc:  # noqa: BLE001 - becomes the utterance's error row
             return utterance, exc
         return self._transcript(utterance, decoded)
 
     def _transcript(self, utterance: Utterance, decoded: Decoded) -> Transcript:
-        return Transcript(utterance, decoded, asr_flags(
-            decoded, utterance.duration_s, self.config.decode.max_new_tokens,
-            self.config.guards))
+        return Transcript(utterance, decoded,
+                          asr_flags(decoded, utterance.duration_s, self.config.guards))
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)

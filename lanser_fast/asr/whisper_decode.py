@@ -7,11 +7,14 @@ handed to CTranslate2 through ``__cuda_array_interface__``, without a host copy)
 output where no language is given (multilingual models; faster-whisper encodes a second time for
 this), then greedy decoding (beam search optional) without timestamps, each utterance prompted with
 ``<|startoftranscript|><|lang|><|transcribe|><|notimestamps|>`` (English-only models:
-``<|startoftranscript|><|notimestamps|>``), at most ``max_new_tokens`` new tokens.
+``<|startoftranscript|><|notimestamps|>``), at most ``max_new_tokens`` new tokens, and with
+``token_rate_cap`` at most that many tokens per second of each utterance's audio (the batch decodes
+to its longest utterance's cap; each result is cut to its own).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +29,13 @@ class DecodeOptions:
     beam_size: int = 1  # 1: greedy
     max_new_tokens: int = 224  # tokens generated after the prompt, at most
     suppress_tokens: tuple[int, ...] = (-1,)  # -1: Whisper's non-speech symbols (the default)
+    token_rate_cap: float | None = None  # tokens per second of audio at most (None: no cap)
+
+    def limit(self, duration_s: float | None) -> int:
+        """New tokens an utterance of ``duration_s`` seconds may get."""
+        if self.token_rate_cap is None or duration_s is None:
+            return self.max_new_tokens
+        return max(1, min(self.max_new_tokens, math.ceil(self.token_rate_cap * duration_s)))
 
 
 @dataclass(frozen=True)
@@ -34,9 +44,9 @@ class Decoded:
     text: str
     language: str | None  # detected or given ("en"); None for English-only models
     language_prob: float | None  # detection probability (None when given)
-    avg_logprob: float  # sum of token log-probabilities / (tokens + 1), as faster-whisper
+    avg_logprob: float  # sum of generated token log-probs / (generated + 1), as faster-whisper
     no_speech_prob: float
-    ended: bool  # the model ended the text itself (not cut at max_new_tokens)
+    ended: bool  # the model ended the text itself (not cut at its token limit)
 
 
 class WhisperDecoder:
@@ -68,8 +78,9 @@ class WhisperDecoder:
             raise ValueError(f"{self.info.spec}: the tokenizer has no {text} token")
         return token
 
-    def decode(self, features) -> list[Decoded]:
-        """One result per row of the (B, n_mels, frames) batch, in order."""
+    def decode(self, features, durations: list[float] | None = None) -> list[Decoded]:
+        """One result per row of the (B, n_mels, frames) batch, in order; ``durations`` (the
+        utterances' seconds) apply ``token_rate_cap``."""
         import ctranslate2
 
         if not isinstance(features, np.ndarray) and features.device.type == "cuda":
@@ -85,13 +96,13 @@ class WhisperDecoder:
                                 self.no_timestamps])
             else:
                 prompts.append([self.sot, self.no_timestamps])
-        limit = self.options.max_new_tokens
+        limits = [self.options.limit(d) for d in durations or [None] * len(prompts)]
         results = self.model.generate(  # CTranslate2 4.8 generates at most max_length // 2
-            encoded, prompts, beam_size=self.options.beam_size, max_length=2 * limit,
+            encoded, prompts, beam_size=self.options.beam_size, max_length=2 * max(limits),
             return_scores=True, return_no_speech_prob=True, suppress_blank=True,
             suppress_tokens=list(self.options.suppress_tokens))
         out = []
-        for (language, probability), result in zip(languages, results):
+        for (language, probability), result, limit in zip(languages, results, limits):
             raw = result.sequences_ids[0]
             tokens = tuple(t for t in raw[:limit] if t < self.eot)
             length = len(raw)  # what the score averages over
@@ -99,7 +110,7 @@ class WhisperDecoder:
             out.append(Decoded(tokens, self.tokenizer.decode(list(tokens)), language,
                                probability, total / (length + 1),
                                float(result.no_speech_prob),
-                               self.eot in raw or length < limit))
+                               self.eot in raw[:limit] or length < limit))
         return out
 
     def _languages(self, encoded, size: int) -> list[tuple[str | None, float | None]]:

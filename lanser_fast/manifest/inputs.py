@@ -1,4 +1,5 @@
-"""Input readers: folders, JSONL/CSV/Parquet manifests, embedded-audio Parquet, tar shards.
+"""Input readers: folders, JSONL/CSV/Parquet manifests, embedded-audio Parquet, tar shards,
+Lhotse CutSets (``lhotse_io``).
 
 Every input becomes a stream of :class:`Item` (one utterance: a file or a region of one, or
 embedded audio bytes). :func:`open_inputs` validates every input before any work starts (a
@@ -31,6 +32,7 @@ PARQUET_BATCH_ROWS = 256  # rows per Parquet read: embedded audio makes rows lar
 _JSONL = (".jsonl", ".ndjson", ".json")
 _CSV = (".csv", ".tsv")
 _TAR = (".tar", ".tar.gz", ".tgz")
+_LHOTSE_CUTS = ".jsonl.gz"  # a Lhotse CutSet (lhotse_io); a .jsonl is sniffed for cut shape
 _TRANSCRIPT_ALIASES = ("transcript", "text", "sentence")  # HF datasets name it "text"
 
 
@@ -126,6 +128,12 @@ def _sources_for(spec: str) -> list["_Source"]:
     if is_dir:
         return [_FolderSource(spec)]
     lower = spec.lower()
+    if lower.endswith(_LHOTSE_CUTS) or lower.endswith(_JSONL):
+        # Imported here: lhotse_io imports Item from this module.
+        from lanser_fast.manifest.lhotse_io import CutsSource, is_cuts_manifest
+
+        if is_cuts_manifest(spec):
+            return [CutsSource(spec)]
     if lower.endswith(_JSONL):
         return [_JsonlSource(spec)]
     if lower.endswith(_CSV):
@@ -137,7 +145,8 @@ def _sources_for(spec: str) -> list["_Source"]:
     if _ext(lower) in AUDIO_EXTENSIONS:
         return [_FileSource(spec)]
     raise ManifestError(spec, "unknown input kind: expected a folder, an audio file, a .jsonl/"
-                              ".csv/.tsv/.parquet manifest or a .tar shard")
+                              ".csv/.tsv/.parquet manifest, a Lhotse .jsonl.gz CutSet or a "
+                              ".tar shard")
 
 
 class _Source:

@@ -42,6 +42,7 @@ STAGE_COLUMNS: dict[str, tuple[str, ...]] = {
     "decode": _BASE + _ERROR,
     "transcribe": _BASE + ("transcript", "language", "asr_avg_logprob", "no_speech_prob",
                            "asr_flags", "asr_model") + _ERROR,
+    "label": tuple(RESULT_SCHEMA.names),
 }
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 import uuid
 from pathlib import Path
 from typing import Any, Iterable
@@ -29,25 +30,29 @@ class ShardWriter:
     """Buffers rows and writes them as atomic Parquet shards into ``out_dir``."""
 
     def __init__(self, out_dir: str | os.PathLike, schema: pa.Schema, *, writer: str = "0",
-                 shard_rows: int = SHARD_ROWS):
+                 shard_rows: int = SHARD_ROWS, flush_s: float | None = None,
+                 clean: bool = True):
+        """``flush_s``: also write a shard once its first row is this old (bounds the work a
+        crash loses on a slow run). ``clean=False`` leaves temporary leftovers alone (workers
+        sharing a folder, cleaned once by their coordinator)."""
         if not re.fullmatch(r"[A-Za-z0-9_]+", writer):
             raise ValueError(f"writer name {writer!r}: use letters, digits and '_'")
         self.out_dir = Path(out_dir)
         self.schema = schema
         self.writer = writer
         self.shard_rows = shard_rows
+        self.flush_s = flush_s
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self._rows: list[dict[str, Any]] = []
+        self._first_row_at = 0.0
         self._seq = 1 + max((seq for w, seq, _ in _shards(self.out_dir) if w == writer),
                             default=-1)
-        for leftover in self.out_dir.glob(_TMP_PREFIX + "*"):
-            leftover.unlink(missing_ok=True)
+        if clean:
+            remove_leftovers(self.out_dir)
         self.rows_written = 0
 
     def write(self, row: dict[str, Any]) -> None:
-        self._rows.append(row)
-        if len(self._rows) >= self.shard_rows:
-            self.flush()
+        self.write_group([row])
 
     def write_many(self, rows: Iterable[dict[str, Any]]) -> None:
         for row in rows:
@@ -56,8 +61,11 @@ class ShardWriter:
     def write_group(self, rows: Iterable[dict[str, Any]]) -> None:
         """Write ``rows`` into one shard (the rows of one input): a resumed run finds all of
         them or none."""
+        if not self._rows:
+            self._first_row_at = time.monotonic()
         self._rows.extend(rows)
-        if len(self._rows) >= self.shard_rows:
+        if len(self._rows) >= self.shard_rows or (
+                self.flush_s is not None and time.monotonic() - self._first_row_at >= self.flush_s):
             self.flush()
 
     def flush(self) -> None:
@@ -88,6 +96,22 @@ class ShardWriter:
         self.close()
 
 
+def remove_leftovers(out_dir: str | os.PathLike) -> None:
+    """Delete the temporary files of shards that a killed run did not finish."""
+    for leftover in Path(out_dir).glob(_TMP_PREFIX + "*"):
+        leftover.unlink(missing_ok=True)
+
+
+def shard_paths(out_dir: str | os.PathLike) -> list[Path]:
+    """The complete shards of ``out_dir`` in writer and sequence order."""
+    return [path for _, _, path in _shards(Path(out_dir))]
+
+
+def fsync_dir(path: str | os.PathLike) -> None:
+    """Make a rename inside ``path`` durable."""
+    _fsync_dir(Path(path))
+
+
 def done_ids(out_dir: str | os.PathLike) -> set[str]:
     """Ids present in the complete shards of ``out_dir`` (empty if it does not exist)."""
     ids: set[str] = set()
@@ -98,7 +122,7 @@ def done_ids(out_dir: str | os.PathLike) -> set[str]:
 
 def read_results(out_dir: str | os.PathLike) -> pa.Table:
     """All complete shards of ``out_dir`` as one table, in shard order."""
-    paths = [path for _, _, path in _shards(Path(out_dir))]
+    paths = shard_paths(out_dir)
     if not paths:
         raise FileNotFoundError(f"{out_dir}: no result shards (part-*.parquet)")
     return pa.concat_tables([pq.read_table(p) for p in paths], promote_options="default")

@@ -57,8 +57,9 @@ def resolve_engine(engine: str = "auto", precision: str = "auto") -> tuple[str, 
     return engine, precision
 
 
-def make_engine(model: str, engine: str = "auto", precision: str = "auto"):
-    """The engine ``engine`` names at ``precision`` (both resolved by ``resolve_engine``)."""
+def make_engine(model: str, engine: str = "auto", precision: str = "auto", *, threads: int = 0):
+    """The engine ``engine`` names at ``precision`` (both resolved by ``resolve_engine``);
+    ``threads`` CPU threads (0: every core; the torch engine uses torch's setting)."""
     engine, precision = resolve_engine(engine, precision)
     if engine == "torch":
         from lanser_fast.nli.torch_engine import TorchEngine
@@ -67,7 +68,7 @@ def make_engine(model: str, engine: str = "auto", precision: str = "auto"):
     if engine == "onnxruntime":
         from lanser_fast.nli.onnx_engine import OnnxEngine
 
-        return OnnxEngine(model, precision=precision)
+        return OnnxEngine(model, precision=precision, threads=threads)
     from lanser_fast.nli.tensorrt_engine import TensorRTEngine
 
     return TensorRTEngine(model, precision=precision)

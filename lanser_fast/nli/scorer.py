@@ -46,6 +46,7 @@ class ScoreConfig:
     token_budget: int | None = None  # padded tokens per engine batch (None: the engine's own)
     max_batch: int = 512  # pairs per engine batch at most (and at most the engine's limit)
     cache_size: int = 1_000_000  # distinct transcripts remembered across calls (0: none)
+    threads: int = 0  # CPU threads of the engine (0: every core)
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ class EntailmentScorer:
         self.template = pair_template(self.tokenizer)
         self.hypotheses = encode_texts(self.tokenizer, self.taxonomy.hypotheses(config.template))
         self.engine = engine if engine is not None else make_engine(
-            config.model, config.engine, config.precision)
+            config.model, config.engine, config.precision, threads=config.threads)
         self.token_budget = config.token_budget or getattr(self.engine, "token_budget", 1_024)
         self.max_batch = min(config.max_batch, getattr(self.engine, "max_batch", config.max_batch))
         self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0

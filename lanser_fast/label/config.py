@@ -1,0 +1,49 @@
+"""What a ``label`` run is: the ASR and NLI settings, where transcripts come from, and which
+settings decide its rows (a resumed run must not mix rows of two configurations)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from lanser_fast.asr.transcriber import TranscribeConfig
+from lanser_fast.nli.scorer import ScoreConfig
+
+TRANSCRIPT_SOURCES = ("asr", "manifest")  # Whisper, or the inputs' own transcript column
+NLI_CHUNK = 256  # transcripts (from many files) scored per NLI call
+
+
+@dataclass(frozen=True)
+class LabelConfig:
+    asr: TranscribeConfig = field(default_factory=TranscribeConfig)
+    nli: ScoreConfig = field(default_factory=ScoreConfig)
+    transcripts: str = "asr"  # "manifest": the inputs' transcripts, no ASR
+    languages: tuple[str, ...] = ()  # detected languages to label (empty: every language)
+    nli_chunk: int = NLI_CHUNK
+    decode_threads: int = 0  # per worker (0: up to 4, one per core)
+
+    def __post_init__(self) -> None:
+        if self.transcripts not in TRANSCRIPT_SOURCES:
+            raise ValueError(f"unknown transcript source {self.transcripts!r}; choose "
+                             f"{' or '.join(TRANSCRIPT_SOURCES)}")
+        if self.languages and self.transcripts == "manifest":
+            raise ValueError("--languages filters on the language Whisper detects; with "
+                             "--transcripts manifest nothing is detected: drop one of them")
+        if self.nli_chunk < 1:
+            raise ValueError("nli_chunk must be at least 1")
+
+    def identity(self) -> dict:
+        """The settings that decide the rows; a resumed run with others is refused."""
+        asr = asdict(self.asr)
+        nli = asdict(self.nli)
+        return {
+            "transcripts": self.transcripts,
+            "languages": sorted(self.languages),
+            "asr": None if self.transcripts == "manifest" else {
+                key: asr[key] for key in ("model", "compute_type", "frontend", "decode", "vad",
+                                          "guards")},
+            "nli": {key: nli[key] for key in ("model", "taxonomy", "template", "multi_label",
+                                              "engine", "precision", "empty")},
+        }
+
+    def as_dict(self) -> dict:
+        return asdict(self)

@@ -1,0 +1,146 @@
+"""One labeling worker: inputs in, finished rows of the whole result schema out, input by input.
+
+Decode threads read (and VAD-cut) files ahead; utterances of many files share the Whisper
+batches (``asr.corpus.transcribed_files``); finished inputs gather until ``nli_chunk``
+transcripts wait, and one ``EntailmentScorer`` call labels them all (distinct transcripts once,
+pairs bucketed by length). The caller writes each input's rows as one group, so a resumed run
+finds an input whole or not at all. Memory stays bounded: a fixed window of files is decoded
+ahead, at most one NLI chunk waits, and rows leave as soon as they are labeled.
+
+With ``transcripts="manifest"`` the inputs' own transcripts are labeled and no Whisper model is
+loaded; the audio is still decoded, so every row names a readable utterance and its duration.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Iterable, Iterator
+
+from lanser_fast.asr.corpus import IN_FLIGHT_PER_THREAD, FileRows, transcribed_files
+from lanser_fast.audio.corpus import load_item, ordered_map
+from lanser_fast.label.config import LabelConfig
+from lanser_fast.label.summary import LabelSummary
+from lanser_fast.manifest import Item, error_row
+
+MANIFEST_ASR = "manifest"  # asr_model of rows whose transcript came with the input
+_LABEL_COLUMNS = ("weak_label", "weak_score", "scores", "taxonomy", "prompt", "nli_model")
+
+
+class Labeler:
+    """The models of one worker (Whisper unless transcripts come from the manifest, and the NLI
+    scorer); a missing model or a bad setting fails here, before any input is read."""
+
+    def __init__(self, config: LabelConfig, *, transcriber=None, scorer=None):
+        from lanser_fast.asr.transcriber import Transcriber
+        from lanser_fast.nli.scorer import EntailmentScorer
+
+        self.config = config
+        self.transcriber = None
+        if config.transcripts == "asr":
+            self.transcriber = transcriber or Transcriber(config.asr)
+        self.scorer = scorer or EntailmentScorer(config.nli)
+        self.summary = LabelSummary()
+
+    @property
+    def device(self) -> str:
+        return self.transcriber.device if self.transcriber is not None else "cpu"
+
+    def files(self, items: Iterable[Item]) -> Iterator[FileRows]:
+        """Each item's finished rows (one ``FileRows`` per input), as soon as they are labeled."""
+        chunk: list[FileRows] = []
+        waiting = 0
+        for file in self._transcribed(items):
+            chunk.append(file)
+            waiting += sum(1 for row in file.rows if not row["error"])
+            if waiting >= self.config.nli_chunk:
+                yield from self._score(chunk)
+                chunk, waiting = [], 0
+        yield from self._score(chunk)
+
+    def close(self) -> None:
+        if self.transcriber is not None:
+            self.transcriber.close()
+
+    # ------------------------------------------------------------------ stages
+
+    def _transcribed(self, items: Iterable[Item]) -> Iterator[FileRows]:
+        threads = self.config.decode_threads or min(4, os.cpu_count() or 1)
+        if self.transcriber is None:
+            source = manifest_files(items, threads)
+        else:
+            source = transcribed_files(items, self.transcriber, decode_threads=threads)
+        asr_before = self.transcriber.busy_s if self.transcriber is not None else 0.0
+        for file in source:
+            self.summary.stage_s["decode"] += file.decode_s
+            if self.transcriber is not None:
+                self.summary.stage_s["asr"] += self.transcriber.busy_s - asr_before
+                asr_before = self.transcriber.busy_s
+            yield file
+
+    def _score(self, chunk: list[FileRows]) -> Iterator[FileRows]:
+        """Weak labels for every transcribed row of ``chunk`` in one scorer call."""
+        if not chunk:
+            return
+        started = time.perf_counter()
+        score_rows([row for file in chunk for row in file.rows], self.scorer,
+                   self.config.languages)
+        self.summary.stage_s["nli"] += time.perf_counter() - started
+        yield from chunk
+
+
+def manifest_files(items: Iterable[Item], threads: int) -> Iterator[FileRows]:
+    """The rows of ``--transcripts manifest``: each input's own transcript, decode threads
+    reading ahead."""
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="lanser-label-decode") as pool:
+        yield from ordered_map(pool, _manifest_file, items, window=threads * IN_FLIGHT_PER_THREAD)
+
+
+def score_rows(rows: list[dict], scorer, languages: tuple[str, ...] = ()) -> None:
+    """Fill the label columns of ``rows`` in place with one scorer call: rows without an error
+    whose language is wanted get their weak label; the others keep nulls (an unwanted language
+    becomes the row's error with the reason)."""
+    todo = []
+    for row in rows:
+        for name in _LABEL_COLUMNS:
+            row.setdefault(name, None)
+        if row["error"]:
+            continue
+        # English-only Whisper models detect nothing: their transcripts are English
+        if languages and (row["language"] or "en") not in languages:
+            row.update(error_stage="language", error=(
+                f"language: detected {row['language']!r}, not one of {', '.join(languages)} "
+                "(--languages)"))
+            continue
+        todo.append(row)
+    results = scorer.score([row["transcript"] for row in todo])
+    config = scorer.config
+    for row, result in zip(todo, results):
+        row.update(weak_label=result.label, weak_score=result.score,
+                   scores=list(result.scores) if result.scores is not None else None,
+                   taxonomy=scorer.taxonomy.name, prompt=config.template, nli_model=config.model)
+
+
+def _manifest_file(item: Item) -> FileRows:
+    """The input's own transcript as its row (the audio decoded for its duration)."""
+    from lanser_fast.asr.vad import SAMPLE_RATE
+
+    started = time.perf_counter()
+    audio = load_item(item, SAMPLE_RATE)
+    if isinstance(audio, dict):
+        return FileRows(item, 0.0, [audio], decode_s=time.perf_counter() - started)
+    if item.transcript is None:
+        row = error_row(item, "manifest", ValueError(
+            "no transcript in the manifest for this input (--transcripts manifest reads the "
+            "'transcript', 'text' or 'sentence' column)"))
+        return FileRows(item, audio.duration_s, [row], decode_s=time.perf_counter() - started)
+    row = {
+        "id": item.id, "path": item.path, "offset_s": item.offset_s or 0.0,
+        "duration_s": audio.duration_s, "audio_flags": list(audio.flags),
+        "transcript": item.transcript, "language": None, "asr_avg_logprob": None,
+        "no_speech_prob": None, "asr_flags": [], "asr_model": MANIFEST_ASR,
+        "error_stage": None, "error": None,
+    }
+    return FileRows(item, audio.duration_s, [row], decode_s=time.perf_counter() - started)
+

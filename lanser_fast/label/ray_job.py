@@ -1,0 +1,149 @@
+"""``label --ray ADDRESS``: the same stages as a Ray Data job on an existing Ray cluster.
+
+The driver (this process) keeps what makes a run safe: the output lock, the configuration check,
+the ids already done, and the atomic shards. Inputs go to the cluster in windows of
+``WINDOW_ITEMS`` (a million-row manifest is never held whole); each window is a Ray Data
+dataset streamed through two actor pools, ``_AsrStage`` (decode threads + batched Whisper, one
+actor per GPU or per ``CPUS_PER_ACTOR`` cores) and ``_NliStage`` (the entailment scorer), and its
+rows stream back to the driver, which writes each input's rows as one group as soon as all of
+them have arrived. Killing the driver ends the job; the same command resumes.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict, replace
+from typing import Iterable
+
+import pyarrow as pa
+
+from lanser_fast.label.config import LabelConfig
+from lanser_fast.label.output import open_output
+from lanser_fast.label.run import FLUSH_S, SHARD_ROWS, chunks, skip_done
+from lanser_fast.label.summary import LabelSummary
+from lanser_fast.manifest import RESULT_SCHEMA, Item, ShardWriter, stage_schema
+
+WINDOW_ITEMS = 4096  # inputs per Ray dataset
+ASR_BATCH_ITEMS = 16  # inputs per ASR actor call
+NLI_BATCH_ROWS = 256  # rows per NLI actor call
+CPUS_PER_ACTOR = 1
+_INPUT, _GROUP = "_input", "_group_rows"  # which input a row belongs to, and its row count
+_STREAM_SCHEMA = RESULT_SCHEMA.append(pa.field(_INPUT, pa.string())).append(
+    pa.field(_GROUP, pa.int32()))
+
+
+def label_with_ray(items: Iterable[Item], out_dir, config: LabelConfig = LabelConfig(), *,
+                   address: str | None = "auto", force: bool = False, on_progress=None,
+                   shard_rows: int = SHARD_ROWS, flush_s: float = FLUSH_S) -> LabelSummary:
+    """Label ``items`` on the Ray cluster at ``address`` ("auto", "ray://host:10001", "local"
+    to start one here, or None to use the one this process already joined)."""
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(address=None if address == "local" else address,
+                 log_to_driver=False, include_dashboard=False)
+    gpus = int(ray.cluster_resources().get("GPU", 0))
+    cpus = int(ray.cluster_resources().get("CPU", 1))
+    output = open_output(out_dir, config, force=force)
+    summary = LabelSummary(devices=max(1, gpus))
+    try:
+        output.record(config, "running", {"ray": address, "cluster_gpus": gpus,
+                                          "cluster_cpus": cpus})
+        started = time.perf_counter()
+        pending: dict[str, list[dict]] = {}
+        with ShardWriter(output.path, stage_schema("label"), writer="ray", shard_rows=shard_rows,
+                         flush_s=flush_s, clean=False) as writer:
+            todo = skip_done(items, output.done, summary)
+            for window in chunks(todo, WINDOW_ITEMS):
+                for batch in _dataset(window, config, gpus, cpus).iter_batches(
+                        batch_format="pyarrow", batch_size=None):
+                    for row in batch.to_pylist():
+                        key, size = row.pop(_INPUT), row.pop(_GROUP)
+                        pending.setdefault(key, []).append(row)
+                        if len(pending[key]) == size:
+                            rows = pending.pop(key)
+                            writer.write_group(rows)
+                            summary.count(rows, _audio_s(rows))
+                            summary.wall_s = time.perf_counter() - started
+                            if on_progress is not None:
+                                on_progress(summary)
+        summary.wall_s = time.perf_counter() - started
+        output.record(config, "done", {"ray": address, "cluster_gpus": gpus,
+                                       "cluster_cpus": cpus, "summary": summary.as_dict()})
+    finally:
+        output.release()
+    return summary
+
+
+def _audio_s(rows: list[dict]) -> float:
+    return sum(r["duration_s"] or 0.0 for r in rows if not r["error"])
+
+
+def _dataset(window: list[Item], config: LabelConfig, gpus: int, cpus: int):
+    import ray
+
+    actors = max(1, gpus) if gpus else max(1, cpus // (2 * CPUS_PER_ACTOR))
+    per_gpu = 0.5 if gpus else 0  # ASR and NLI actors share each GPU
+    threads = 0 if gpus else CPUS_PER_ACTOR
+    share = replace(config, asr=replace(config.asr, threads=config.asr.threads or threads),
+                    nli=replace(config.nli, threads=config.nli.threads or threads),
+                    decode_threads=config.decode_threads or CPUS_PER_ACTOR)
+    ds = ray.data.from_items([_item_dict(item) for item in window])
+    ds = ds.map_batches(_AsrStage, fn_constructor_args=(share,), batch_size=ASR_BATCH_ITEMS,
+                        batch_format="pyarrow", concurrency=actors, num_gpus=per_gpu,
+                        num_cpus=CPUS_PER_ACTOR)
+    return ds.map_batches(_NliStage, fn_constructor_args=(share,), batch_size=NLI_BATCH_ROWS,
+                          batch_format="pyarrow", concurrency=actors, num_gpus=per_gpu,
+                          num_cpus=CPUS_PER_ACTOR)
+
+
+def _item_dict(item: Item) -> dict:
+    return asdict(item)
+
+
+class _AsrStage:
+    """Decode + Whisper (or the manifest's transcripts) for a batch of inputs: every input's
+    rows, tagged with the input and its row count."""
+
+    def __init__(self, config: LabelConfig):
+        self.config = config
+        self.transcriber = None
+        if config.transcripts == "asr":
+            from lanser_fast.asr.transcriber import Transcriber
+
+            self.transcriber = Transcriber(config.asr)
+
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        from lanser_fast.asr.corpus import transcribed_files
+        from lanser_fast.label.pipeline import manifest_files
+
+        items = [Item(**row) for row in batch.to_pylist()]
+        threads = self.config.decode_threads or min(4, os.cpu_count() or 1)
+        if self.transcriber is None:
+            files = manifest_files(items, threads)
+        else:
+            files = transcribed_files(items, self.transcriber, decode_threads=threads)
+        rows = []
+        for file in files:
+            for row in file.rows:
+                row[_INPUT], row[_GROUP] = file.item.id, len(file.rows)
+                rows.append(row)
+        return pa.Table.from_pylist(rows, schema=_STREAM_SCHEMA)
+
+
+class _NliStage:
+    """Weak labels for a batch of rows (one scorer call)."""
+
+    def __init__(self, config: LabelConfig):
+        from lanser_fast.nli.scorer import EntailmentScorer
+
+        self.languages = config.languages
+        self.scorer = EntailmentScorer(config.nli)
+
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        from lanser_fast.label.pipeline import score_rows
+
+        rows = batch.to_pylist()
+        score_rows(rows, self.scorer, self.languages)
+        return pa.Table.from_pylist(rows, schema=_STREAM_SCHEMA)
