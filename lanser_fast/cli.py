@@ -354,7 +354,7 @@ def label(
         open_output(out, config, force=force, dry_run=True).release()
     except OutputError as exc:
         raise typer.BadParameter(str(exc), param_hint="--out") from None
-    prepared = _prepare(config)
+    prepared = _prepare(config, export=not dry_run)
     if dry_run:
         _dry_run(items, out, config, prepared, workers, gpus, ray)
         return
@@ -415,7 +415,7 @@ def _check_gpus(gpus: int) -> None:
                                  param_hint="--gpus")
 
 
-def _prepare(config) -> list:
+def _prepare(config, export: bool = True) -> list:
     """Every model resolved (downloaded, converted, exported) before any input is read."""
     from lanser_fast.asr.models import WhisperModelError
     from lanser_fast.label.prepare import prepare_models
@@ -424,7 +424,7 @@ def _prepare(config) -> list:
 
     try:
         load_taxonomy(config.nli.taxonomy)
-        return prepare_models(config)
+        return prepare_models(config, export=export)
     except WhisperModelError as exc:
         raise typer.BadParameter(str(exc), param_hint="--asr-model") from None
     except ModelNotFound as exc:

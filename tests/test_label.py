@@ -400,3 +400,17 @@ def test_cli_fails_before_any_work_and_labels_a_folder(hub_models, corpus, tmp_p
     from lhotse import load_manifest
 
     assert len(load_manifest(tmp_path / "cuts.jsonl.gz")) == 8
+
+
+@pytest.mark.requires_cuda
+def test_one_worker_per_gpu_labels_every_input(hub_models, corpus, tmp_path):
+    import torch
+
+    gpus = torch.cuda.device_count()
+    out = tmp_path / "out"
+    summary = label_corpus(open_inputs([str(corpus)]), out, _config(), gpus=gpus)
+    rows = _rows(out)
+    assert len(rows) == 8 and summary.devices == gpus
+    assert all(r["error"] is None and r["weak_label"] is not None for r in rows.values())
+    assert {p.name.split("-")[1] for p in out.glob("part-*.parquet")} <= \
+        {f"w{rank}" for rank in range(gpus)}

@@ -23,9 +23,10 @@ class Prepared:
     where: str  # local path it resolved to
 
 
-def prepare_models(config: LabelConfig) -> list[Prepared]:
+def prepare_models(config: LabelConfig, *, export: bool = True) -> list[Prepared]:
     """Resolve, download, convert and export what ``config`` needs; raises a clear error for a
-    missing model (``WhisperModelError``, ``ModelNotFound``) or an unusable engine."""
+    missing model (``WhisperModelError``, ``ModelNotFound``) or an unusable engine.
+    ``export=False`` (a dry run) stops after resolving: no NLI weights, no ONNX export."""
     from lanser_fast.nli.engines import resolve_engine
     from lanser_fast.nli.models import resolve_model
 
@@ -39,6 +40,8 @@ def prepare_models(config: LabelConfig) -> list[Prepared]:
     engine, precision = resolve_engine(nli.engine, nli.precision)
     resolve_model(nli.model)
     out.append(Prepared("nli", nli.model, _nli_folder(nli.model)))
+    if not export:
+        return out
     if engine in ("onnxruntime", "tensorrt"):  # TensorRT builds from the same ONNX file
         from lanser_fast.nli.onnx_engine import exported_model
 
