@@ -168,7 +168,7 @@ class Transcriber:
         """Transcripts in input order; an utterance the model fails on yields
         ``(utterance, exception)`` instead (the others go on)."""
         pending: deque = deque()
-        for batch in _batches(utterances, self.batch_size):
+        for batch in batched(utterances, self.batch_size):
             pending.append(self._pool.submit(self._batch, batch))
             if len(pending) > self.workers:  # one batch queued behind each busy worker
                 yield from pending.popleft().result()
@@ -208,7 +208,8 @@ class Transcriber:
         self._pool.shutdown(wait=True)
 
 
-def _batches(items: Iterable, size: int) -> Iterator[list]:
+def batched(items: Iterable, size: int) -> Iterator[list]:
+    """``items`` in lists of ``size`` (the last one shorter)."""
     batch = []
     for item in items:
         batch.append(item)

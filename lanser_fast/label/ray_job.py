@@ -18,9 +18,10 @@ from typing import Iterable
 
 import pyarrow as pa
 
+from lanser_fast.asr.transcriber import batched
 from lanser_fast.label.config import LabelConfig
 from lanser_fast.label.output import open_output
-from lanser_fast.label.run import FLUSH_S, SHARD_ROWS, chunks, skip_done
+from lanser_fast.label.run import FLUSH_S, SHARD_ROWS, skip_done
 from lanser_fast.label.summary import LabelSummary
 from lanser_fast.manifest import RESULT_SCHEMA, Item, ShardWriter, stage_schema
 
@@ -55,7 +56,7 @@ def label_with_ray(items: Iterable[Item], out_dir, config: LabelConfig = LabelCo
         with ShardWriter(output.path, stage_schema("label"), writer="ray", shard_rows=shard_rows,
                          flush_s=flush_s, clean=False) as writer:
             todo = skip_done(items, output.done, summary)
-            for window in chunks(todo, WINDOW_ITEMS):
+            for window in batched(todo, WINDOW_ITEMS):
                 for batch in _dataset(window, config, gpus, cpus).iter_batches(
                         batch_format="pyarrow", batch_size=None):
                     for row in batch.to_pylist():

@@ -107,17 +107,6 @@ def worker_config(config: LabelConfig, processes: int, gpu: bool) -> LabelConfig
                    decode_threads=config.decode_threads or min(4, cores))
 
 
-def chunks(items: Iterable[Item], size: int = CHUNK_ITEMS) -> Iterator[list[Item]]:
-    chunk: list[Item] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 def put_until(q, value, stop: threading.Event) -> bool:
     """``q.put(value)`` that gives up when ``stop`` is set; whether it was put."""
     while not stop.is_set():

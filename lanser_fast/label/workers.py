@@ -17,7 +17,8 @@ import sys
 import threading
 import time
 
-from lanser_fast.label.run import POLL_S, chunks, put_until, worker_config
+from lanser_fast.asr.transcriber import batched
+from lanser_fast.label.run import CHUNK_ITEMS, POLL_S, put_until, worker_config
 from lanser_fast.label.summary import LabelSummary
 from lanser_fast.manifest import error_text
 
@@ -59,7 +60,7 @@ def run_workers(todo, out_dir, config, processes: int, gpu: bool, summary: Label
 
 
 def _feed(todo, tasks, processes: int, stop: threading.Event) -> None:
-    for chunk in chunks(todo):
+    for chunk in batched(todo, CHUNK_ITEMS):
         if not put_until(tasks, chunk, stop):
             return
     for _ in range(processes):

@@ -15,6 +15,7 @@ inputs: the path relative to the folder), plus ``#2``, ``#3`` ... for repeats.
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
 import math
@@ -234,7 +235,7 @@ class _TableSource(_Source):
 
 class _JsonlSource(_TableSource):
     def validate(self) -> None:
-        with _open_text(self.spec) as fh:
+        with open_text(self.spec) as fh:
             for number, line in enumerate(fh, 1):
                 if line.strip():
                     try:
@@ -249,20 +250,16 @@ class _JsonlSource(_TableSource):
         raise ManifestError(self.spec, "the manifest is empty")
 
     def items(self) -> Iterator[Item]:
-        with _open_text(self.spec) as fh:
-            for number, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                where = f"{self.spec}:{number}"
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    yield Item(id=where, path=where, problem=f"{where}: not JSON ({exc})")
-                    continue
-                if not isinstance(row, dict):
-                    yield Item(id=where, path=where, problem=f"{where}: not a JSON object")
-                    continue
-                yield self._item(row, where)
+        for where, line in jsonl_lines(self.spec):
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield Item(id=where, path=where, problem=f"{where}: not JSON ({exc})")
+                continue
+            if not isinstance(row, dict):
+                yield Item(id=where, path=where, problem=f"{where}: not a JSON object")
+                continue
+            yield self._item(row, where)
 
 
 class _CsvSource(_TableSource):
@@ -270,7 +267,7 @@ class _CsvSource(_TableSource):
         return csv.DictReader(fh, delimiter="\t" if self.spec.lower().endswith(".tsv") else ",")
 
     def validate(self) -> None:
-        with _open_text(self.spec) as fh:
+        with open_text(self.spec) as fh:
             header = self._reader(fh).fieldnames
         if not header:
             raise ManifestError(self.spec, "the manifest is empty (no header line)")
@@ -279,7 +276,7 @@ class _CsvSource(_TableSource):
                                            f"optional: {_optional()})")
 
     def items(self) -> Iterator[Item]:
-        with _open_text(self.spec) as fh:
+        with open_text(self.spec) as fh:
             for number, row in enumerate(self._reader(fh), 2):
                 clean = {k: (v if v != "" else None) for k, v in row.items() if k is not None}
                 yield self._item(clean, f"{self.spec}:{number}")
@@ -405,6 +402,14 @@ class _TarSource(_Source):
 # ----------------------------------------------------------------------------- helpers
 
 
+def jsonl_lines(spec: str) -> Iterator[tuple[str, str]]:
+    """``("<spec>:<line number>", line)`` for each non-blank line of a JSONL file."""
+    with open_text(spec) as fh:
+        for number, line in enumerate(fh, 1):
+            if line.strip():
+                yield f"{spec}:{number}", line
+
+
 def _is_url(spec: str) -> bool:
     return "://" in spec
 
@@ -444,8 +449,12 @@ def _open_binary(spec: str):
         raise ManifestError(spec, f"cannot open ({exc.strerror or exc})") from None
 
 
-def _open_text(spec: str):
-    return io.TextIOWrapper(_open_binary(spec), encoding="utf-8-sig", newline="")
+def open_text(spec: str):
+    """A manifest as text (UTF-8, BOM dropped; gzip-compressed when it ends in ``.gz``)."""
+    raw = _open_binary(spec)
+    if spec.lower().endswith(".gz"):
+        raw = gzip.GzipFile(fileobj=raw, mode="rb")
+    return io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
 
 
 def _ext(name: str) -> str:

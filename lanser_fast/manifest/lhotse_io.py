@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 from typing import Any, Iterator
 
-from lanser_fast.manifest.inputs import Item, ManifestError
+from lanser_fast.manifest.inputs import Item, ManifestError, jsonl_lines
 
 LHOTSE_INSTALL_HINT = "pip install 'lanser-fast[lhotse]'"
 CUTS_GZ_SUFFIX = ".jsonl.gz"  # always read as a Lhotse manifest
@@ -87,22 +86,18 @@ class CutsSource:
         from lhotse.cut import Cut
         from lhotse.serialization import deserialize_item
 
-        with _open_text(self.spec) as fh:
-            for number, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                where = f"{self.spec}:{number}"
-                try:
-                    cut = deserialize_item(json.loads(line))
-                except Exception as exc:  # noqa: BLE001 - any decoding failure is a bad line
-                    yield Item(id=where, path=where,
-                               problem=f"{where}: not a Lhotse cut ({type(exc).__name__}: {exc})")
-                    continue
-                if not isinstance(cut, Cut):
-                    yield Item(id=where, path=where,
-                               problem=f"{where}: a {type(cut).__name__}, not a cut")
-                    continue
-                yield cut_to_item(cut, container=self.spec)
+        for where, line in jsonl_lines(self.spec):
+            try:
+                cut = deserialize_item(json.loads(line))
+            except Exception as exc:  # noqa: BLE001 - any decoding failure is a bad line
+                yield Item(id=where, path=where,
+                           problem=f"{where}: not a Lhotse cut ({type(exc).__name__}: {exc})")
+                continue
+            if not isinstance(cut, Cut):
+                yield Item(id=where, path=where,
+                           problem=f"{where}: a {type(cut).__name__}, not a cut")
+                continue
+            yield cut_to_item(cut, container=self.spec)
 
 
 def cut_to_item(cut: Any, container: str = "<cuts>") -> Item:
@@ -174,18 +169,9 @@ def _supervision_text_and_label(cut: Any) -> tuple[str | None, str | None]:
 
 def _first_row(spec: str) -> Any:
     """The first non-blank line of ``spec`` decoded as JSON (None for an empty file)."""
-    with _open_text(spec) as fh:
-        for line in fh:
-            if line.strip():
-                return json.loads(line)
+    for _, line in jsonl_lines(spec):
+        return json.loads(line)
     return None
-
-
-def _open_text(spec: str):
-    import fsspec
-
-    # compression="infer": gzip for .gz, plain otherwise; local paths and URLs alike.
-    return fsspec.open(os.fspath(spec), "rt", encoding="utf-8", compression="infer")
 
 
 def _describe(row: Any) -> str:
