@@ -355,16 +355,27 @@ def label(
     except OutputError as exc:
         raise typer.BadParameter(str(exc), param_hint="--out") from None
     prepared = _prepare(config, export=not dry_run)
+    if ray is not None:
+        from lanser_fast.label.ray_job import RayUnavailable, connect, label_with_ray
+
+        try:
+            connect(ray)
+        except RayUnavailable as exc:
+            raise typer.BadParameter(str(exc), param_hint="--ray") from None
     if dry_run:
         _dry_run(items, out, config, prepared, workers, gpus, ray)
         return
-    if ray is not None:
-        from lanser_fast.label.ray_job import label_with_ray
+    from lanser_fast.label.workers import WorkerError
 
-        summary = _with_progress(lambda on_progress: label_with_ray(
-            items, out, config, address=ray, force=force, on_progress=on_progress))
-    else:
-        summary = _label_here(items, out, config, workers, gpus, force)
+    try:
+        if ray is not None:
+            summary = _with_progress(lambda on_progress: label_with_ray(
+                items, out, config, address=ray, force=force, on_progress=on_progress))
+        else:
+            summary = _label_here(items, out, config, workers, gpus, force)
+    except (WorkerError, OutputError) as exc:
+        typer.echo(f"label: {exc}", err=True)
+        raise typer.Exit(1) from None
     from rich.console import Console
 
     from lanser_fast.label.report import summary_tables

@@ -375,6 +375,9 @@ def test_cli_fails_before_any_work_and_labels_a_folder(hub_models, corpus, tmp_p
     result = runner.invoke(app, [*base[:4], "--nli-model", "no-such/nli",
                                  "--out", str(tmp_path / "o3")])
     assert result.exit_code == 2 and "--nli-model" in result.output
+    result = runner.invoke(app, [*base, "--out", str(tmp_path / "o4"), "--ray", "auto"],
+                           env={"COLUMNS": "400", "RAY_ADDRESS": ""})
+    assert result.exit_code == 2 and "--ray" in result.output and "ray start" in result.output
     assert not list(tmp_path.glob("o*/part-*"))
 
     out = tmp_path / "out"

@@ -41,9 +41,7 @@ def label_with_ray(items: Iterable[Item], out_dir, config: LabelConfig = LabelCo
     to start one here, or None to use the one this process already joined)."""
     import ray
 
-    if not ray.is_initialized():
-        ray.init(address=None if address == "local" else address,
-                 log_to_driver=False, include_dashboard=False)
+    connect(address)
     gpus = int(ray.cluster_resources().get("GPU", 0))
     cpus = int(ray.cluster_resources().get("CPU", 1))
     output = open_output(out_dir, config, force=force)
@@ -75,6 +73,28 @@ def label_with_ray(items: Iterable[Item], out_dir, config: LabelConfig = LabelCo
     finally:
         output.release()
     return summary
+
+
+class RayUnavailable(ValueError):
+    """No Ray, or no cluster at the address; says what to do."""
+
+
+def connect(address: str | None) -> None:
+    """Join the cluster at ``address`` (``local``: start one here; None: already joined)."""
+    try:
+        import ray
+    except ImportError:
+        raise RayUnavailable("ray is not installed: pip install 'lanser-fast[ray]'") from None
+    if ray.is_initialized():
+        return
+    if address is None:
+        raise RayUnavailable("not connected to a Ray cluster: pass an address")
+    try:
+        ray.init(address=None if address == "local" else address, log_to_driver=False,
+                 include_dashboard=False)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        raise RayUnavailable(f"cannot join the Ray cluster at {address!r} ({exc}); start one "
+                             "(ray start --head) or pass --ray local") from None
 
 
 def _audio_s(rows: list[dict]) -> float:
