@@ -380,6 +380,13 @@ def test_cli_fails_before_any_work_and_labels_a_folder(hub_models, corpus, tmp_p
     assert result.exit_code == 2 and "--ray" in result.output and "ray start" in result.output
     assert not list(tmp_path.glob("o*/part-*"))
 
+    result = runner.invoke(app, ["prepare", "--asr-model", WHISPER, "--nli-model", NLI])
+    assert result.exit_code == 0, result.output
+    prepared = dict(line.split(": ", 1) for line in result.output.splitlines()[:3])
+    assert set(prepared) == {"whisper", "nli", "onnx"}
+    assert prepared["onnx"].endswith("model.onnx") and \
+        Path(prepared["onnx"].split(" -> ")[1]).is_file()
+
     out = tmp_path / "out"
     result = runner.invoke(app, [*base, "--out", str(out), "--dry-run"])
     assert result.exit_code == 0, result.output
