@@ -9,7 +9,8 @@ from lanser_fast.asr.transcriber import TranscribeConfig
 from lanser_fast.nli.scorer import ScoreConfig
 
 TRANSCRIPT_SOURCES = ("asr", "manifest")  # Whisper, or the inputs' own transcript column
-NLI_CHUNK = 256  # transcripts (from many files) scored per NLI call
+NLI_CHUNK = {"cuda": 256, "cpu": 32}  # transcripts (from many files) per NLI call, when 0:
+# big enough for full engine batches, small enough that rows reach disk often on a CPU
 
 
 @dataclass(frozen=True)
@@ -18,7 +19,7 @@ class LabelConfig:
     nli: ScoreConfig = field(default_factory=ScoreConfig)
     transcripts: str = "asr"  # "manifest": the inputs' transcripts, no ASR
     languages: tuple[str, ...] = ()  # detected languages to label (empty: every language)
-    nli_chunk: int = NLI_CHUNK
+    nli_chunk: int = 0  # transcripts per NLI call (0: 256 with a GPU engine, 32 on CPU)
     decode_threads: int = 0  # per worker (0: up to 4, one per core)
 
     def __post_init__(self) -> None:
@@ -28,8 +29,8 @@ class LabelConfig:
         if self.languages and self.transcripts == "manifest":
             raise ValueError("--languages filters on the language Whisper detects; with "
                              "--transcripts manifest nothing is detected: drop one of them")
-        if self.nli_chunk < 1:
-            raise ValueError("nli_chunk must be at least 1")
+        if self.nli_chunk < 0:
+            raise ValueError("nli_chunk must not be negative (0: automatic)")
 
     def identity(self) -> dict:
         """The settings that decide the rows; a resumed run with others is refused."""

@@ -2,7 +2,7 @@
 
 Decode threads read (and VAD-cut) files ahead; utterances of many files share the Whisper
 batches (``asr.corpus.transcribed_files``); finished inputs gather until ``nli_chunk``
-transcripts wait, and one ``EntailmentScorer`` call labels them all (distinct transcripts once,
+transcripts wait (256 with a GPU engine, 32 on CPU), and one ``EntailmentScorer`` call labels them all (distinct transcripts once,
 pairs bucketed by length). The caller writes each input's rows as one group, so a resumed run
 finds an input whole or not at all. Memory stays bounded: a fixed window of files is decoded
 ahead, at most one NLI chunk waits, and rows leave as soon as they are labeled.
@@ -20,7 +20,7 @@ from typing import Iterable, Iterator
 
 from lanser_fast.asr.corpus import IN_FLIGHT_PER_THREAD, FileRows, transcribed_files
 from lanser_fast.audio.corpus import load_item, ordered_map
-from lanser_fast.label.config import LabelConfig
+from lanser_fast.label.config import NLI_CHUNK, LabelConfig
 from lanser_fast.label.summary import LabelSummary
 from lanser_fast.manifest import Item, error_row
 
@@ -42,6 +42,9 @@ class Labeler:
             self.transcriber = transcriber or Transcriber(config.asr)
         self.scorer = scorer or EntailmentScorer(config.nli)
         self.summary = LabelSummary()
+        on_gpu = getattr(getattr(self.scorer.engine, "device", None), "type", "cpu") == "cuda" \
+            or self.scorer.engine.name == "tensorrt"
+        self.nli_chunk = config.nli_chunk or NLI_CHUNK["cuda" if on_gpu else "cpu"]
 
     @property
     def device(self) -> str:
@@ -54,7 +57,7 @@ class Labeler:
         for file in self._transcribed(items):
             chunk.append(file)
             waiting += sum(1 for row in file.rows if not row["error"])
-            if waiting >= self.config.nli_chunk:
+            if waiting >= self.nli_chunk:
                 yield from self._score(chunk)
                 chunk, waiting = [], 0
         yield from self._score(chunk)

@@ -4,7 +4,8 @@ The driver (this process) keeps what makes a run safe: the output lock, the conf
 the ids already done, and the atomic shards. Inputs go to the cluster in windows of
 ``WINDOW_ITEMS`` (a million-row manifest is never held whole); each window is a Ray Data
 dataset streamed through two actor pools, ``_AsrStage`` (decode threads + batched Whisper, one
-actor per GPU or per ``CPUS_PER_ACTOR`` cores) and ``_NliStage`` (the entailment scorer), and its
+actor per GPU, or on CPUs per ``MAX_CPUS_PER_ACTOR`` cores (fewer on small clusters)) and
+``_NliStage`` (the entailment scorer), and its
 rows stream back to the driver, which writes each input's rows as one group as soon as all of
 them have arrived. Killing the driver ends the job; the same command resumes.
 """
@@ -28,7 +29,7 @@ from lanser_fast.manifest import RESULT_SCHEMA, Item, ShardWriter, stage_schema
 WINDOW_ITEMS = 4096  # inputs per Ray dataset
 ASR_BATCH_ITEMS = 16  # inputs per ASR actor call
 NLI_BATCH_ROWS = 256  # rows per NLI actor call
-CPUS_PER_ACTOR = 1
+MAX_CPUS_PER_ACTOR = 4  # CPU actors: threads each (every actor holds a copy of its model)
 _INPUT, _GROUP = "_input", "_group_rows"  # which input a row belongs to, and its row count
 _STREAM_SCHEMA = RESULT_SCHEMA.append(pa.field(_INPUT, pa.string())).append(
     pa.field(_GROUP, pa.int32()))
@@ -104,19 +105,20 @@ def _audio_s(rows: list[dict]) -> float:
 def _dataset(window: list[Item], config: LabelConfig, gpus: int, cpus: int):
     import ray
 
-    actors = max(1, gpus) if gpus else max(1, cpus // (2 * CPUS_PER_ACTOR))
+    per_actor = max(1, min(MAX_CPUS_PER_ACTOR, cpus // 2))  # half the CPUs to each stage
+    actors = max(1, gpus) if gpus else max(1, cpus // (2 * per_actor))
     per_gpu = 0.5 if gpus else 0  # ASR and NLI actors share each GPU
-    threads = 0 if gpus else CPUS_PER_ACTOR
+    threads = 0 if gpus else per_actor
     share = replace(config, asr=replace(config.asr, threads=config.asr.threads or threads),
                     nli=replace(config.nli, threads=config.nli.threads or threads),
-                    decode_threads=config.decode_threads or CPUS_PER_ACTOR)
+                    decode_threads=config.decode_threads or min(4, per_actor))
     ds = ray.data.from_items([_item_dict(item) for item in window])
     ds = ds.map_batches(_AsrStage, fn_constructor_args=(share,), batch_size=ASR_BATCH_ITEMS,
                         batch_format="pyarrow", concurrency=actors, num_gpus=per_gpu,
-                        num_cpus=CPUS_PER_ACTOR)
+                        num_cpus=0 if gpus else per_actor)
     return ds.map_batches(_NliStage, fn_constructor_args=(share,), batch_size=NLI_BATCH_ROWS,
                           batch_format="pyarrow", concurrency=actors, num_gpus=per_gpu,
-                          num_cpus=CPUS_PER_ACTOR)
+                          num_cpus=0 if gpus else per_actor)
 
 
 def _item_dict(item: Item) -> dict:
