@@ -1,11 +1,11 @@
 """One labeling worker: inputs in, finished rows of the whole result schema out, input by input.
 
-Decode threads read (and VAD-cut) files ahead; utterances of many files share the Whisper
-batches (``asr.corpus.transcribed_files``); finished inputs gather until ``nli_chunk``
-transcripts wait (256 with a GPU engine, 32 on CPU), and one ``EntailmentScorer`` call labels
-them all (distinct transcripts once, pairs bucketed by length). The caller writes each input's
-rows as one group, so a resumed run finds an input whole or not at all. Memory stays bounded: a fixed window of files is decoded
-ahead, at most one NLI chunk waits, and rows leave as soon as they are labeled.
+Decode threads read (and VAD-cut) files ahead; utterances of many files share the Whisper batches
+(``asr.corpus.transcribed_files``); finished inputs gather until ``nli_chunk`` transcripts wait
+(256 with a GPU engine, 32 on CPU), and one ``EntailmentScorer`` call labels them all (distinct
+transcripts once, pairs bucketed by length). The caller writes each input's rows as one group, so a
+resumed run finds an input whole or not at all. Memory stays bounded: a fixed window of files is
+decoded ahead, at most one NLI chunk waits, and rows leave as soon as they are labeled.
 
 With ``transcripts="manifest"`` the inputs' own transcripts are labeled and no Whisper model is
 loaded; the audio is still decoded, so every row names a readable utterance and its duration.
