@@ -36,7 +36,9 @@ pytestmark = pytest.mark.usefixtures("lanser_cache")
 
 
 def _config(**changes) -> LabelConfig:
-    base = LabelConfig(asr=TranscribeConfig(model=WHISPER,
+    # float32: with int8, which utterances share a batch (it differs between a resumed and an
+    # uninterrupted run) moves asr_avg_logprob in the third decimal
+    base = LabelConfig(asr=TranscribeConfig(model=WHISPER, compute_type="float32",
                                             decode=DecodeOptions(max_new_tokens=NEW_TOKENS)),
                        nli=ScoreConfig(model=NLI))
     from dataclasses import replace
@@ -78,8 +80,8 @@ def _same_rows(got: dict[str, dict], want: dict[str, dict]) -> None:
             if name in ("scores", "weak_score", "asr_avg_logprob", "no_speech_prob"):
                 a, b = other[name], row[name]
                 assert (a is None) == (b is None), (key, name)
-                if a is not None:  # thread counts differ between runs: float sums reorder
-                    np.testing.assert_allclose(a, b, atol=1e-5, err_msg=f"{key} {name}")
+                if a is not None:  # thread counts and batch neighbours differ between runs
+                    np.testing.assert_allclose(a, b, atol=1e-4, err_msg=f"{key} {name}")
             else:
                 assert other[name] == row[name], (key, name)
 
@@ -124,7 +126,7 @@ from lanser_fast.label.config import LabelConfig
 from lanser_fast.label.run import label_corpus
 from lanser_fast.manifest import open_inputs
 from lanser_fast.nli.scorer import ScoreConfig
-config = LabelConfig(asr=TranscribeConfig(model={whisper!r},
+config = LabelConfig(asr=TranscribeConfig(model={whisper!r}, compute_type="float32",
                                           decode=DecodeOptions(max_new_tokens={tokens})),
                      nli=ScoreConfig(model={nli!r}))
 label_corpus(open_inputs([{corpus!r}]), {out!r}, config, workers={workers}, shard_rows=1,
