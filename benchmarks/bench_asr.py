@@ -30,8 +30,6 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from lanser_fast.cache import cache_root
-
 QUICK = os.environ.get("LANSER_FAST_BENCH_QUICK") == "1"
 CLIPS = 24 if QUICK else 200
 LONG_MIN = 3 if QUICK else 30
@@ -42,35 +40,6 @@ BATCH = 16  # BatchedInferencePipeline's batch on the long recording
 UNIT = "audio-h/device-h"
 SHORT = f"{CLIPS} espeak-ng clips 1-15 s, tiny-sized int8, {NEW_TOKENS} tokens each"
 LONG = f"one {LONG_MIN}-min recording, tiny-sized int8, {NEW_TOKENS} tokens per window"
-
-
-@pytest.fixture(scope="module")
-def whisper_model() -> Path:
-    """The random tiny-sized Whisper (Hugging Face folder), built once into the cache."""
-    from filelock import FileLock
-
-    from tools.tiny_models import build_whisper
-
-    folder = cache_root() / "bench-models" / "whisper-tiny"
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(folder) + ".lock"):
-        if not (folder / "config.json").exists():
-            build_whisper(folder, "tiny")
-    return folder
-
-
-@pytest.fixture(scope="module")
-def ct2_model(whisper_model) -> Path:
-    from lanser_fast.asr.models import resolve_whisper
-
-    return resolve_whisper(str(whisper_model)).path
-
-
-@pytest.fixture(scope="module")
-def eot(ct2_model) -> int:
-    from tokenizers import Tokenizer
-
-    return Tokenizer.from_file(str(ct2_model / "tokenizer.json")).token_to_id("<|endoftext|>")
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,8 @@ otherwise decide how long each transcript is), greedy, language detected per fil
 
 - ours: ``label_corpus`` with a prepared ``Labeler`` (decode threads, Whisper batches of
   utterances of many files, one single-threaded CTranslate2 worker per core, one scorer call per
-  256 transcripts with pairs bucketed by length, Parquet output), NLI exact (ONNX Runtime fp32,
+  NLI chunk with pairs bucketed by length, Parquet output; the record was measured with chunks of
+  256 transcripts, the default then, 32 on CPU since), NLI exact (ONNX Runtime fp32,
   the CPU default) and fast (ONNX Runtime int8);
 - naive: per file ``WhisperModel.transcribe`` then the ``zero-shot-classification`` pipeline
   (``batch_size=32``) on its transcript; its ASR and NLI seconds are recorded apart.
@@ -48,7 +49,6 @@ import pytest
 import soundfile as sf
 from bench_nli import LABELS, bench_model  # benchmarks/ is on sys.path under pytest
 
-from lanser_fast.cache import cache_root
 from lanser_fast.nli.scorer import normalize
 from lanser_fast.taxonomy import DEFAULT_TEMPLATE
 
@@ -75,35 +75,6 @@ NAIVE: dict = {}  # the naive run's transcripts, token counts and labels, for th
 
 
 # ------------------------------------------------------------------------------ inputs, models
-
-@pytest.fixture(scope="module")
-def whisper_model() -> Path:
-    """The random tiny-sized Whisper (Hugging Face folder), the one ``bench_asr`` builds."""
-    from filelock import FileLock
-
-    from tools.tiny_models import build_whisper
-
-    folder = cache_root() / "bench-models" / "whisper-tiny"
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(folder) + ".lock"):
-        if not (folder / "config.json").exists():
-            build_whisper(folder, "tiny")
-    return folder
-
-
-@pytest.fixture(scope="module")
-def ct2_model(whisper_model) -> Path:
-    from lanser_fast.asr.models import resolve_whisper
-
-    return resolve_whisper(str(whisper_model)).path
-
-
-@pytest.fixture(scope="module")
-def eot(ct2_model) -> int:
-    from tokenizers import Tokenizer
-
-    return Tokenizer.from_file(str(ct2_model / "tokenizer.json")).token_to_id("<|endoftext|>")
-
 
 @pytest.fixture(scope="module")
 def nli_model() -> Path:

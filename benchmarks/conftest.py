@@ -21,6 +21,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from lanser_fast.bench import Measurement, Record  # noqa: E402
+from lanser_fast.cache import cache_root  # noqa: E402
 
 _RECORD: Record | None = None
 
@@ -62,3 +63,37 @@ def pytest_sessionfinish(session, exitstatus):
         for ratio in _RECORD.ratios():
             print(f"  {ratio['stage']} [{ratio['workload']}]: {ratio['ours']} is "
                   f"{ratio['ratio']:.2f}x {ratio['reference']}")
+
+
+# ------------------------------------------------------------------ Whisper of the ASR benchmarks
+
+
+@pytest.fixture(scope="module")
+def whisper_model() -> Path:
+    """The random tiny-sized Whisper (Hugging Face folder), built once into the cache."""
+    from filelock import FileLock
+
+    from tools.tiny_models import build_whisper
+
+    folder = cache_root() / "bench-models" / "whisper-tiny"
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(folder) + ".lock"):
+        if not (folder / "config.json").exists():
+            build_whisper(folder, "tiny")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def ct2_model(whisper_model) -> Path:
+    """Its CTranslate2 conversion (our converter, cached)."""
+    from lanser_fast.asr.models import resolve_whisper
+
+    return resolve_whisper(str(whisper_model)).path
+
+
+@pytest.fixture(scope="module")
+def eot(ct2_model) -> int:
+    """Its end-of-text token: suppressed so every contender decodes a fixed number of tokens."""
+    from tokenizers import Tokenizer
+
+    return Tokenizer.from_file(str(ct2_model / "tokenizer.json")).token_to_id("<|endoftext|>")
