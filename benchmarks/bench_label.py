@@ -10,17 +10,20 @@ otherwise decide how long each transcript is), greedy, language detected per fil
 
 - ours: ``label_corpus`` with a prepared ``Labeler`` (decode threads, Whisper batches of
   utterances of many files, one single-threaded CTranslate2 worker per core, one scorer call per
-  NLI chunk with pairs bucketed by length, Parquet output; the record was measured with chunks of
-  256 transcripts, the default then, 32 on CPU since), NLI exact (ONNX Runtime fp32,
-  the CPU default) and fast (ONNX Runtime int8);
+  NLI chunk with pairs bucketed by length, Parquet output), NLI exact (ONNX Runtime fp32, the CPU
+  default) and fast (ONNX Runtime int8). The chunk is ``LabelConfig``'s default, 32 transcripts
+  on CPU (the record of 2026-11-21 08:39 was measured with it: the label modules were imported
+  after that default changed): the Whisper batches already queued run during each scorer call,
+  so the ``asr`` and ``nli`` busy seconds overlap and do not add up to the wall time;
 - naive: per file ``WhisperModel.transcribe`` then the ``zero-shot-classification`` pipeline
   (``batch_size=32``) on its transcript; its ASR and NLI seconds are recorded apart.
 
-Random weights make transcripts repeat: the random Whisper writes the same text for every clip
-of the same token count, so only a few dozen of the transcripts are distinct, and our scorer
-scores each distinct transcript once. That saving is real for our code but not for a real
-corpus, so ours also runs with every repeated transcript made distinct (a `` (k)`` suffix, a few
-more tokens per pair than the naive pipeline scores): those rows are the fair comparison.
+Random weights make transcripts repeat: the random Whisper writes mostly the same text for
+every clip of the same token count (in the record, 27 % of the naive transcripts and 37 % of
+ours are distinct), and our scorer scores each distinct transcript once. That saving is real
+for our code but not for a real corpus, so ours also runs with every repeated transcript made
+distinct (a `` (k)`` suffix, a few more tokens per pair than the naive pipeline scores): those
+rows are the fair comparison.
 
 Model loading is not timed for any contender; each contender is warmed up on one clip; every
 timed round of ours writes into a fresh folder and scores every transcript again (the scorer's
@@ -54,9 +57,9 @@ from lanser_fast.taxonomy import DEFAULT_TEMPLATE
 
 QUICK = os.environ.get("LANSER_FAST_BENCH_QUICK") == "1"
 CLIPS = 24 if QUICK else 200
-# Timed rounds. A naive round of the full corpus takes ~9 min and an ours round without dedup
-# ~4-6 min on 2 cores: three of each would take the run to an hour, so those run once (a round
-# is a few minutes of steady work: its spread is small next to a busy neighbour's effect)
+# Timed rounds. On 2 cores a naive round of the full corpus takes ~10.5 min and an ours round
+# without dedup 5-7.5 min: three of each would take the run past 1.5 h, so those run once (a
+# round is minutes of steady work: the 3-round rows spread by under 2 %); the run takes ~47 min
 ROUNDS = 1 if QUICK else 3
 NAIVE_ROUNDS = 1
 DISTINCT_ROUNDS = 1
