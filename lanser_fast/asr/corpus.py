@@ -1,14 +1,14 @@
 """``lanser-fast transcribe``: transcripts of a whole corpus into Parquet shards, resumable.
 
-A thread pool decodes files ahead (and runs the VAD of files longer than 30 s); a silent input
-of up to 30 s (RMS below ``SILENCE_DBFS``) gets one row without decoding, flagged
-``no_speech``; the utterances of the others join one queue that the :class:`Transcriber` cuts
-into fixed-size batches across files. Output
-rows (one per utterance, or one error row per failed input) carry the ``transcribe`` columns of
-the result schema: ``id`` (the input's id, ``<id>#k`` for the k-th VAD segment of a long file),
-``path``, ``offset_s``, ``duration_s``, ``audio_flags``, ``transcript``, ``language``,
-``asr_avg_logprob``, ``no_speech_prob``, ``asr_flags``, ``asr_model``, ``error_stage``,
-``error``. The rows of one input land in one shard, so a resumed run skips whole inputs.
+A thread pool decodes files ahead (and runs the VAD of files longer than 30 s); a silent input of
+up to 30 s (RMS below ``SILENCE_DBFS``) gets one row without decoding, flagged ``no_speech``; the
+utterances of the others join one queue that the :class:`Transcriber` cuts into fixed-size batches
+across files. Output rows (one per utterance, or one error row per failed input) carry the
+``transcribe`` columns of the result schema: ``id`` (the input's id, ``<id>#k`` for the k-th VAD
+segment of a long file), ``path``, ``offset_s``, ``duration_s``, ``audio_flags``, ``transcript``,
+``language``, ``asr_avg_logprob``, ``no_speech_prob``, ``asr_flags``, ``asr_model``,
+``error_stage``, ``error``. The rows of one input land in one shard, so a resumed run skips whole
+inputs.
 """
 
 from __future__ import annotations
@@ -73,6 +73,11 @@ class FileRows:
     decode_s: float = 0.0  # time spent decoding (and cutting) it
 
 
+def decode_threads_for(requested: int) -> int:
+    """Decode threads of a worker: ``requested``, or one per core up to 4 when 0."""
+    return requested or min(4, os.cpu_count() or 1)
+
+
 def prepare_file(item: Item, vad: VadConfig, model: str) -> FileRows | tuple:
     """Decode ``item`` and cut it into utterances: ``(file, utterances)``, or the finished
     ``FileRows`` of an input that failed, is silent or has no speech (one row, no decoding)."""
@@ -89,7 +94,7 @@ def _prepare(item: Item, vad: VadConfig, model: str) -> FileRows | tuple:
         return FileRows(item, 0.0, [audio])
     file = FileRows(item, audio.duration_s)
     if len(audio.samples) <= WINDOW_SAMPLES and is_silent(audio.samples):  # long: the VAD
-        file.rows.append(_silent_row(item, audio, model, FLAG_NO_SPEECH))
+        file.rows.append(whole_file_row(item, audio, model, "", [FLAG_NO_SPEECH]))
         return file
     try:
         utterances = split_utterances(item.id, audio.samples, item.offset_s or 0.0, vad,
@@ -97,7 +102,7 @@ def _prepare(item: Item, vad: VadConfig, model: str) -> FileRows | tuple:
     except Exception as exc:  # noqa: BLE001 - a VAD failure is this file's error row
         return FileRows(item, 0.0, [error_row(item, "vad", exc)])
     if not utterances:  # a long file without speech keeps one row
-        file.rows.append(_silent_row(item, audio, model, FLAG_VAD_NO_SPEECH))
+        file.rows.append(whole_file_row(item, audio, model, "", [FLAG_VAD_NO_SPEECH]))
         return file
     file.left = len(utterances)
     return file, utterances
@@ -109,7 +114,7 @@ def transcribed_files(items: Iterable[Item], transcriber: Transcriber, *,
     utterances are transcribed. A thread pool decodes (and VADs) files ahead; utterances of many
     files share the transcriber's batches."""
     config = transcriber.config
-    decode_threads = decode_threads or min(4, os.cpu_count() or 1)
+    decode_threads = decode_threads_for(decode_threads)
     ready: deque[FileRows] = deque()  # finished without the model, yielded in turn
     open_files: dict[str, FileRows] = {}
 
@@ -191,6 +196,8 @@ def transcribe_corpus(items: Iterable[Item], out_dir: str | os.PathLike,
         "asr_flags": dict(summary.flags),
     })
     return summary
+
+
 def _row(result, model: str) -> dict:
     if isinstance(result, tuple):
         utterance, exc = result
@@ -215,10 +222,13 @@ def _row(result, model: str) -> dict:
     }
 
 
-def _silent_row(item: Item, audio, model: str, flag: str) -> dict:
+def whole_file_row(item: Item, audio, model: str, transcript: str, flags: list[str]) -> dict:
+    """The one row of an input whose transcript is not Whisper's: a silent input (empty, with its
+    flag), or one whose transcript came with the manifest."""
     return {
         "id": item.id, "path": item.path, "offset_s": item.offset_s or 0.0,
-        "duration_s": audio.duration_s, "audio_flags": list(audio.flags), "transcript": "",
-        "language": None, "asr_avg_logprob": None, "no_speech_prob": None,
-        "asr_flags": [flag], "asr_model": model, "error_stage": None, "error": None,
+        "duration_s": audio.duration_s, "audio_flags": list(audio.flags),
+        "transcript": transcript, "language": None, "asr_avg_logprob": None,
+        "no_speech_prob": None, "asr_flags": flags, "asr_model": model, "error_stage": None,
+        "error": None,
     }

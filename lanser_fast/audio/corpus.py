@@ -97,7 +97,8 @@ def decode_corpus(
     return summary
 
 
-def skip_done(items: Iterable[Item], done: set[str], summary: DecodeSummary) -> Iterator[Item]:
+def skip_done(items: Iterable[Item], done: set[str], summary) -> Iterator[Item]:
+    """``items`` whose ids are not in ``done``; ``summary.skipped`` counts the others."""
     for item in items:
         if item.id in done:
             summary.skipped += 1

@@ -13,12 +13,17 @@ loaded; the audio is still decoded, so every row names a readable utterance and 
 
 from __future__ import annotations
 
-import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Iterable, Iterator
 
-from lanser_fast.asr.corpus import IN_FLIGHT_PER_THREAD, FileRows, transcribed_files
+from lanser_fast.asr.corpus import (
+    IN_FLIGHT_PER_THREAD,
+    FileRows,
+    decode_threads_for,
+    transcribed_files,
+    whole_file_row,
+)
 from lanser_fast.audio.corpus import load_item, ordered_map
 from lanser_fast.label.config import NLI_CHUNK, LabelConfig
 from lanser_fast.label.summary import LabelSummary
@@ -46,10 +51,6 @@ class Labeler:
             or self.scorer.engine.name == "tensorrt"
         self.nli_chunk = config.nli_chunk or NLI_CHUNK["cuda" if on_gpu else "cpu"]
 
-    @property
-    def device(self) -> str:
-        return self.transcriber.device if self.transcriber is not None else "cpu"
-
     def files(self, items: Iterable[Item]) -> Iterator[FileRows]:
         """Each item's finished rows (one ``FileRows`` per input), as soon as they are labeled."""
         chunk: list[FileRows] = []
@@ -69,11 +70,7 @@ class Labeler:
     # ------------------------------------------------------------------ stages
 
     def _transcribed(self, items: Iterable[Item]) -> Iterator[FileRows]:
-        threads = self.config.decode_threads or min(4, os.cpu_count() or 1)
-        if self.transcriber is None:
-            source = manifest_files(items, threads)
-        else:
-            source = transcribed_files(items, self.transcriber, decode_threads=threads)
+        source = transcript_rows(items, self.transcriber, self.config.decode_threads)
         asr_before = self.transcriber.busy_s if self.transcriber is not None else 0.0
         for file in source:
             self.summary.stage_s["decode"] += file.decode_s
@@ -93,9 +90,16 @@ class Labeler:
         yield from chunk
 
 
-def manifest_files(items: Iterable[Item], threads: int) -> Iterator[FileRows]:
-    """The rows of ``--transcripts manifest``: each input's own transcript, decode threads
-    reading ahead."""
+def transcript_rows(items: Iterable[Item], transcriber, decode_threads: int = 0
+                    ) -> Iterator[FileRows]:
+    """Each input's rows with their transcripts: Whisper's (``transcriber``), or with
+    ``transcriber=None`` the manifest's own (``--transcripts manifest``)."""
+    if transcriber is not None:
+        return transcribed_files(items, transcriber, decode_threads=decode_threads)
+    return _manifest_files(items, decode_threads_for(decode_threads))
+
+
+def _manifest_files(items: Iterable[Item], threads: int) -> Iterator[FileRows]:
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="lanser-label-decode") as pool:
         yield from ordered_map(pool, _manifest_file, items, window=threads * IN_FLIGHT_PER_THREAD)
 
@@ -138,12 +142,6 @@ def _manifest_file(item: Item) -> FileRows:
             "no transcript in the manifest for this input (--transcripts manifest reads the "
             "'transcript', 'text' or 'sentence' column)"))
         return FileRows(item, audio.duration_s, [row], decode_s=time.perf_counter() - started)
-    row = {
-        "id": item.id, "path": item.path, "offset_s": item.offset_s or 0.0,
-        "duration_s": audio.duration_s, "audio_flags": list(audio.flags),
-        "transcript": item.transcript, "language": None, "asr_avg_logprob": None,
-        "no_speech_prob": None, "asr_flags": [], "asr_model": MANIFEST_ASR,
-        "error_stage": None, "error": None,
-    }
+    row = whole_file_row(item, audio, MANIFEST_ASR, item.transcript, [])
     return FileRows(item, audio.duration_s, [row], decode_s=time.perf_counter() - started)
 

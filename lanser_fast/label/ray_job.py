@@ -12,7 +12,6 @@ them have arrived. Killing the driver ends the job; the same command resumes.
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import asdict, replace
 from typing import Iterable
@@ -20,9 +19,10 @@ from typing import Iterable
 import pyarrow as pa
 
 from lanser_fast.asr.transcriber import batched
+from lanser_fast.audio.corpus import skip_done
 from lanser_fast.label.config import LabelConfig
 from lanser_fast.label.output import open_output
-from lanser_fast.label.run import FLUSH_S, SHARD_ROWS, skip_done
+from lanser_fast.label.run import FLUSH_S, SHARD_ROWS
 from lanser_fast.label.summary import LabelSummary
 from lanser_fast.manifest import RESULT_SCHEMA, Item, ShardWriter, stage_schema
 
@@ -138,17 +138,11 @@ class _AsrStage:
             self.transcriber = Transcriber(config.asr)
 
     def __call__(self, batch: pa.Table) -> pa.Table:
-        from lanser_fast.asr.corpus import transcribed_files
-        from lanser_fast.label.pipeline import manifest_files
+        from lanser_fast.label.pipeline import transcript_rows
 
         items = [Item(**row) for row in batch.to_pylist()]
-        threads = self.config.decode_threads or min(4, os.cpu_count() or 1)
-        if self.transcriber is None:
-            files = manifest_files(items, threads)
-        else:
-            files = transcribed_files(items, self.transcriber, decode_threads=threads)
         rows = []
-        for file in files:
+        for file in transcript_rows(items, self.transcriber, self.config.decode_threads):
             for row in file.rows:
                 row[_INPUT], row[_GROUP] = file.item.id, len(file.rows)
                 rows.append(row)

@@ -17,8 +17,9 @@ import queue
 import threading
 import time
 from dataclasses import replace
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable
 
+from lanser_fast.audio.corpus import skip_done
 from lanser_fast.label.config import LabelConfig
 from lanser_fast.label.output import open_output
 from lanser_fast.label.pipeline import Labeler
@@ -87,14 +88,6 @@ def _run_here(todo, out_dir, config, labeler, summary, started, on_progress, sha
     finally:
         if own:
             labeler.close()
-
-
-def skip_done(items: Iterable[Item], done: set[str], summary: LabelSummary) -> Iterator[Item]:
-    for item in items:
-        if item.id in done:
-            summary.skipped += 1
-        else:
-            yield item
 
 
 def worker_config(config: LabelConfig, processes: int, gpu: bool) -> LabelConfig:
