@@ -1,0 +1,109 @@
+"""Training settings, and how ``auto`` settings resolve on the machine at hand.
+
+``auto`` resolves from what was measured, not from hope (figures in benchmarks/bench_train.py):
+
+- precision: bf16 autocast on GPUs with bf16 and on CPUs with native bf16 (AVX512-BF16 or AMX,
+  where it halves a ResNet-50 step); fp16 with a gradient scaler on older GPUs; fp32 on other
+  CPUs, where oneDNN emulates bf16 and a step is ~12x slower (AVX2 machine, measured);
+- channels-last: with reduced precision (its oneDNN/cuDNN kernels need it), not for fp32 on CPU
+  (measured 13 % slower there);
+- torch.compile: on CUDA; off on CPU, where ResNet-50 compiled cold in ~90 s for a 3 % gain.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+from lanser_fast.data.loader import BALANCE
+
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+SWITCHES = ("auto", "on", "off")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 30  # passes over the training set
+    batch_size: int = 32  # items per micro-batch and process
+    accumulate: int = 1  # micro-batches per optimizer step (gradient accumulation)
+    lr: float = 1e-3  # AdamW peak learning rate
+    weight_decay: float = 0.01  # AdamW decoupled weight decay
+    warmup: float = 0.05  # linear warm-up, as a fraction of all steps; cosine decay after
+    precision: str = "auto"  # PRECISIONS
+    compile: str = "auto"  # SWITCHES: torch.compile the model
+    channels_last: str = "auto"  # SWITCHES: NHWC memory format
+    balance: str = "none"  # BALANCE: "sampler" draws classes evenly, "loss" weights them
+    seed: int = 0  # model init, item order, crops, masks
+    workers: int = 2  # DataLoader worker processes per training process (0 = in-process)
+    eval_batch: int = 16  # utterances per evaluation batch
+    checkpoint_every: int = 0  # optimizer steps between checkpoints (0 = at each epoch's end)
+    max_steps: int = 0  # stop after this many optimizer steps (0 = all epochs)
+
+    def __post_init__(self):
+        for name, value, choices in (("precision", self.precision, PRECISIONS),
+                                     ("compile", self.compile, SWITCHES),
+                                     ("channels_last", self.channels_last, SWITCHES),
+                                     ("balance", self.balance, BALANCE)):
+            if value not in choices:
+                raise ValueError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+        for name in ("epochs", "batch_size", "accumulate", "eval_batch"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.lr <= 0 or not 0 <= self.warmup < 1 or self.workers < 0:
+            raise ValueError(f"need lr > 0, 0 <= warmup < 1, workers >= 0: {self}")
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What ``auto`` resolved to on this process's device."""
+
+    device: torch.device
+    dtype: torch.dtype  # autocast dtype (float32 = autocast off)
+    grad_scaler: bool  # fp16 needs loss scaling
+    channels_last: bool
+    compile: bool
+
+    def describe(self) -> str:
+        name = {torch.float32: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[self.dtype]
+        return (f"{self.device.type} {name}, channels-last {'on' if self.channels_last else 'off'}"
+                f", compile {'on' if self.compile else 'off'}")
+
+
+def cpu_has_native_bf16() -> bool:
+    """AVX512-BF16 or AMX-BF16 in the CPU flags (Linux); oneDNN emulates bf16 elsewhere."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text().split()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_runtime(config: TrainConfig, device: torch.device) -> Runtime:
+    cuda = device.type == "cuda"
+    precision = config.precision
+    if precision == "auto":
+        if cuda:
+            precision = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        else:
+            precision = "bf16" if cpu_has_native_bf16() else "fp32"
+    if precision == "fp16" and not cuda:
+        raise ValueError("fp16 training needs a CUDA device; use --precision bf16 or fp32 on CPU")
+    dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+    reduced = dtype != torch.float32
+    channels_last = {"on": True, "off": False, "auto": cuda or reduced}[config.channels_last]
+    compile_on = {"on": True, "off": False, "auto": cuda}[config.compile]
+    return Runtime(device, dtype, dtype == torch.float16, channels_last, compile_on)
+
+
+def lr_factor(step: int, total: int, warmup_steps: int) -> float:
+    """Linear warm-up to 1 over ``warmup_steps``, then cosine decay to 0 at ``total``."""
+    if step < warmup_steps:
+        return (step + 1) / warmup_steps
+    span = max(1, total - warmup_steps)
+    return 0.5 * (1.0 + math.cos(math.pi * min(1.0, (step - warmup_steps) / span)))

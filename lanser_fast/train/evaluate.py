@@ -1,0 +1,74 @@
+"""Model outputs over whole utterances, and the scores of a labeled set.
+
+Each utterance is cut into the training crop length (``data.loader.window_starts``); its logits
+are the mean over its windows. Evaluation runs in the training precision without autocast
+surprises: the logits are returned in float32.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from lanser_fast.data.crops import InputConfig
+from lanser_fast.data.examples import LabeledSet
+from lanser_fast.data.loader import EvalItems, eval_loader
+from lanser_fast.metrics import Scores, score
+from lanser_fast.train.config import Runtime
+
+
+@torch.inference_mode()
+def utterance_logits(model: torch.nn.Module, items: EvalItems, runtime: Runtime,
+                     batch_size: int = 16, workers: int = 0) -> np.ndarray:
+    """(n_utterances, n_classes) float32 logits, each the mean over the utterance's windows."""
+    was_training = model.training
+    model.eval()
+    out = np.zeros((len(items), 0), dtype=np.float32)
+    rows: list[np.ndarray] = []
+    order: list[int] = []
+    memory = torch.channels_last if runtime.channels_last else torch.contiguous_format
+    for windows, counts, _, indices in eval_loader(items, batch_size, workers):
+        windows = windows.to(runtime.device, memory_format=memory, non_blocking=True)
+        with torch.autocast(runtime.device.type, dtype=runtime.dtype,
+                            enabled=runtime.dtype != torch.float32):
+            logits = model(windows).float()
+        for chunk in torch.split(logits, counts.tolist()):
+            rows.append(chunk.mean(dim=0).cpu().numpy())
+        order.extend(indices)
+    model.train(was_training)
+    if rows:
+        out = np.zeros((len(items), rows[0].shape[0]), dtype=np.float32)
+        out[np.asarray(order)] = np.stack(rows)
+    return out
+
+
+def evaluate_set(model: torch.nn.Module, data: LabeledSet, input_config: InputConfig,
+                 runtime: Runtime, batch_size: int = 16,
+                 workers: int = 0) -> tuple[Scores, np.ndarray]:
+    """Scores of ``model`` on ``data`` and its logits (rows in ``data.examples`` order)."""
+    logits = utterance_logits(model, EvalItems(list(data.examples), input_config), runtime,
+                              batch_size, workers)
+    reference = [ex.label for ex in data.examples]
+    return score(reference, logits.argmax(axis=1), data.classes), logits
+
+
+def write_predictions(data: LabeledSet, logits: np.ndarray, path: str | os.PathLike,
+                      classes=None) -> Path:
+    """One CSV row per utterance: id, path, reference, prediction and every class's probability.
+
+    ``classes`` are the model's classes (default: the set's)."""
+    classes = list(classes or data.classes)
+    probs = torch.softmax(torch.from_numpy(logits), dim=1).numpy()
+    path = Path(path)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["id", "path", "offset_s", "reference", "prediction",
+                         *[f"p_{c}" for c in classes]])
+        for ex, row in zip(data.examples, probs):
+            writer.writerow([ex.id, ex.path, ex.offset_s, data.classes[ex.label],
+                             classes[int(row.argmax())], *[f"{p:.6f}" for p in row]])
+    return path
