@@ -534,14 +534,25 @@ def prepare(
 @app.command()
 def export(
     results: Path = typer.Argument(..., help="A results folder (label, transcribe or decode "
-                                             "output)."),
-    out: Path = typer.Option(..., "--out", "-o", help="Target: .jsonl, .csv, or .jsonl.gz (a "
-                                                      "Lhotse CutSet)."),
-    fmt: Optional[str] = typer.Option(None, "--format", help="jsonl, csv or cutset (default: "
-                                                             "from the suffix)."),
+                                             "output), or a trained model: a checkpoint (.pt) "
+                                             "or training run folder."),
+    out: Path = typer.Option(..., "--out", "-o", help="Results: .jsonl, .csv, or .jsonl.gz (a "
+                                                      "Lhotse CutSet). A model: .onnx, or "
+                                                      ".pt/.ts (TorchScript), with a .json "
+                                                      "sidecar of classes and front end."),
+    fmt: Optional[str] = typer.Option(None, "--format", help="Results: jsonl, csv or cutset "
+                                                             "(default: from the suffix)."),
 ) -> None:
-    """Convert a results folder to JSONL, CSV or a Lhotse CutSet (error rows skipped there)."""
+    """Convert results to JSONL, CSV or a Lhotse CutSet (error rows skipped there), or export a
+    trained model as ONNX or TorchScript."""
     from lanser_fast.manifest.export import export_results
+
+    if results.suffix == ".pt" or (results / "last.pt").is_file() or \
+            (results / "best.pt").is_file():
+        from lanser_fast.cli_train import export_model_command
+
+        export_model_command(results, out)
+        return
 
     try:
         summary = export_results(results, out, fmt)
@@ -775,6 +786,10 @@ def _echo_rows(summary, out: Path) -> None:
     errors = ", ".join(f"{k} {v}" for k, v in summary.errors.most_common()) or "none"
     typer.echo(f"{summary.rows} rows written to {out} ({summary.skipped} already done); "
                f"errors: {errors}")
+
+
+# The training commands register themselves on `app` (a module of their own: this one is long).
+from lanser_fast import cli_train  # noqa: E402,F401
 
 
 def main() -> None:

@@ -4,6 +4,9 @@
 - UA (unweighted accuracy): the mean of per-class recalls (classes absent from the reference are
   left out of the mean, as scikit-learn's balanced accuracy does);
 - the confusion matrix: rows are the reference class, columns the prediction.
+
+A prediction of -1 means "no prediction" (the text labeler abstains on an empty transcript): it
+counts in its class's support, so it lowers WA and UA, but appears in no column.
 """
 
 from __future__ import annotations
@@ -23,39 +26,50 @@ class Scores:
     wa: float  # weighted accuracy (overall accuracy)
     ua: float  # unweighted accuracy (mean recall over classes present)
     recall: tuple[float | None, ...]  # per class; None where the class never occurs
+    abstained: int = 0  # references without a prediction (counted as errors)
 
     @property
     def n(self) -> int:
-        return int(self.confusion.sum())
+        return int(self.confusion.sum()) + self.abstained
 
     def as_dict(self) -> dict:
         return {"n": self.n, "wa": self.wa, "ua": self.ua,
                 "recall": dict(zip(self.classes, self.recall)),
-                "confusion": self.confusion.tolist(), "classes": list(self.classes)}
+                "abstained": self.abstained, "confusion": self.confusion.tolist(),
+                "classes": list(self.classes)}
 
 
 def confusion_matrix(reference, predicted, n_classes: int) -> np.ndarray:
     reference, predicted = np.asarray(reference, np.int64), np.asarray(predicted, np.int64)
     if reference.shape != predicted.shape:
         raise ValueError(f"{len(reference)} references but {len(predicted)} predictions")
-    flat = np.bincount(reference * n_classes + predicted, minlength=n_classes * n_classes)
+    keep = predicted >= 0
+    flat = np.bincount(reference[keep] * n_classes + predicted[keep],
+                       minlength=n_classes * n_classes)
     return flat.reshape(n_classes, n_classes)
 
 
-def scores_from_confusion(confusion: np.ndarray, classes) -> Scores:
+def scores_from_confusion(confusion: np.ndarray, classes, abstained=None) -> Scores:
+    """Scores of a confusion matrix; ``abstained`` adds per-class references never predicted."""
     confusion = np.asarray(confusion, dtype=np.int64)
-    support = confusion.sum(axis=1)
+    missed = np.zeros(len(confusion), np.int64) if abstained is None else np.asarray(abstained)
+    support = confusion.sum(axis=1) + missed
     total = int(support.sum())
     recall = tuple(float(confusion[i, i] / support[i]) if support[i] else None
                    for i in range(len(support)))
     present = [r for r in recall if r is not None]
     return Scores(tuple(classes), confusion,
                   wa=float(np.trace(confusion) / total) if total else float("nan"),
-                  ua=float(np.mean(present)) if present else float("nan"), recall=recall)
+                  ua=float(np.mean(present)) if present else float("nan"), recall=recall,
+                  abstained=int(missed.sum()))
 
 
 def score(reference, predicted, classes) -> Scores:
-    return scores_from_confusion(confusion_matrix(reference, predicted, len(classes)), classes)
+    """Scores of class indices ``predicted`` (-1: no prediction) against ``reference``."""
+    reference, predicted = np.asarray(reference, np.int64), np.asarray(predicted, np.int64)
+    missed = np.bincount(reference[predicted < 0], minlength=len(classes))
+    return scores_from_confusion(confusion_matrix(reference, predicted, len(classes)), classes,
+                                 missed)
 
 
 def write_confusion_csv(scores: Scores, path: str | os.PathLike) -> Path:

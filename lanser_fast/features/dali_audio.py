@@ -145,11 +145,11 @@ def dali_audio_batches(paths: Sequence[str | os.PathLike], batch_size: int = 32,
         keep = len(expected)
         rows = np.asarray(index.as_tensor()).reshape(-1)[:keep]
         lengths = torch.from_numpy(np.asarray(lengths.as_tensor()).reshape(-1)[:keep].copy())
-        yield AudioBatch(_to_torch(waves, device_id)[:keep], lengths,
+        yield AudioBatch(dali_to_torch(waves, device_id)[:keep], lengths,
                          [paths[i] for i in rows.tolist()])
 
 
-def _to_torch(waves, device_id: int) -> torch.Tensor:
+def dali_to_torch(waves, device_id: int) -> torch.Tensor:
     """A DALI TensorList of equal-shape rows as an owned torch tensor on the same device."""
     from nvidia.dali.tensors import TensorGPU
 

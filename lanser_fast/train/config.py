@@ -7,7 +7,9 @@
   CPUs, where oneDNN emulates bf16 and a step is ~12x slower (AVX2 machine, measured);
 - channels-last: with reduced precision (its oneDNN/cuDNN kernels need it), not for fp32 on CPU
   (measured 13 % slower there);
-- torch.compile: on CUDA; off on CPU, where ResNet-50 compiled cold in ~90 s for a 3 % gain.
+- torch.compile: on CUDA; off on CPU, where ResNet-50 compiled cold in ~90 s for a 3 % gain;
+- loader: DALI (decode, resample, crop) feeding the Triton log-mel on CUDA; the torch DataLoader
+  with worker processes on CPU.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from lanser_fast.data.loader import BALANCE
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 SWITCHES = ("auto", "on", "off")
+LOADERS = ("auto", "torch", "dali")
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,7 @@ class TrainConfig:
     precision: str = "auto"  # PRECISIONS
     compile: str = "auto"  # SWITCHES: torch.compile the model
     channels_last: str = "auto"  # SWITCHES: NHWC memory format
+    loader: str = "auto"  # LOADERS: auto = DALI + Triton log-mel on CUDA, torch DataLoader else
     balance: str = "none"  # BALANCE: "sampler" draws classes evenly, "loss" weights them
     seed: int = 0  # model init, item order, crops, masks
     workers: int = 2  # DataLoader worker processes per training process (0 = in-process)
@@ -46,7 +50,8 @@ class TrainConfig:
         for name, value, choices in (("precision", self.precision, PRECISIONS),
                                      ("compile", self.compile, SWITCHES),
                                      ("channels_last", self.channels_last, SWITCHES),
-                                     ("balance", self.balance, BALANCE)):
+                                     ("balance", self.balance, BALANCE),
+                                     ("loader", self.loader, LOADERS)):
             if value not in choices:
                 raise ValueError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
         for name in ("epochs", "batch_size", "accumulate", "eval_batch"):
@@ -68,11 +73,12 @@ class Runtime:
     grad_scaler: bool  # fp16 needs loss scaling
     channels_last: bool
     compile: bool
+    loader: str  # "torch" or "dali"
 
     def describe(self) -> str:
         name = {torch.float32: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[self.dtype]
         return (f"{self.device.type} {name}, channels-last {'on' if self.channels_last else 'off'}"
-                f", compile {'on' if self.compile else 'off'}")
+                f", compile {'on' if self.compile else 'off'}, {self.loader} loader")
 
 
 def cpu_has_native_bf16() -> bool:
@@ -98,7 +104,12 @@ def resolve_runtime(config: TrainConfig, device: torch.device) -> Runtime:
     reduced = dtype != torch.float32
     channels_last = {"on": True, "off": False, "auto": cuda or reduced}[config.channels_last]
     compile_on = {"on": True, "off": False, "auto": cuda}[config.compile]
-    return Runtime(device, dtype, dtype == torch.float16, channels_last, compile_on)
+    loader = config.loader
+    if loader == "auto":
+        from lanser_fast.features.dali_audio import dali_available
+
+        loader = "dali" if cuda and dali_available() else "torch"
+    return Runtime(device, dtype, dtype == torch.float16, channels_last, compile_on, loader)
 
 
 def lr_factor(step: int, total: int, warmup_steps: int) -> float:

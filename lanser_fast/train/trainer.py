@@ -98,7 +98,7 @@ def fit(train_set: LabeledSet, valid_set: LabeledSet | None, out_dir: str | os.P
     if runtime.compile:
         trained = torch.compile(trained)
 
-    items = TrainItems(list(train_set.examples), input_config, augment=True)
+    batches = _batch_source(train_set, input_config, plan, runtime, config, group)
     stop = min(total, config.max_steps) if config.max_steps else total
     log = _Log(out, group, step, progress, stop)
     state = dict(out=out, identity=identity, model=model, optimizer=optimizer,
@@ -108,7 +108,7 @@ def fit(train_set: LabeledSet, valid_set: LabeledSet | None, out_dir: str | os.P
     try:
         while step < stop:
             epoch, first = divmod(step, plan.steps_per_epoch)
-            loader = iter(train_loader(items, plan, epoch, first, group.rank, config.workers))
+            loader = iter(batches(epoch, first))
             for _ in range(first, plan.steps_per_epoch):
                 started = time.perf_counter()
                 loss = _step(trained, loader, optimizer, scaler, runtime, config, weights,
@@ -160,6 +160,22 @@ def _step(trained, loader, optimizer, scaler, runtime: Runtime, config: TrainCon
     scaler.step(optimizer)
     scaler.update()
     return total
+
+
+def _batch_source(train_set, input_config, plan, runtime: Runtime, config: TrainConfig,
+                  group: Dist):
+    """``(epoch, first_step) -> iterator of (features, labels)`` for this rank."""
+    examples = list(train_set.examples)
+    if runtime.loader == "dali":
+        from lanser_fast.data.dali_loader import DaliCrops
+
+        dali = DaliCrops(examples, input_config, plan,
+                         device="gpu" if group.device.type == "cuda" else "cpu",
+                         device_id=group.local_rank, num_threads=max(1, config.workers))
+        return lambda epoch, first: dali.batches(epoch, first, group.rank)
+    items = TrainItems(examples, input_config, augment=True)
+    return lambda epoch, first: train_loader(items, plan, epoch, first, group.rank,
+                                             config.workers)
 
 
 def _initial_model(model_config: ModelConfig, init, classes) -> SpectrogramResNet:
