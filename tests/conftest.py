@@ -44,6 +44,17 @@ def speech_corpus(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def prosody_corpus(tmp_path_factory) -> Path:
+    """360 espeak-ng clips of 1-2.5 s whose class (low/mid/high) is the pitch band, with
+    labels.csv (path, label, speaker = espeak voice, transcript)."""
+    from tools.synth_speech import synthesize_prosody_corpus
+
+    out = tmp_path_factory.mktemp("prosody")
+    synthesize_prosody_corpus(out, 360, seed=3, min_s=1.0, max_s=2.5)
+    return out
+
+
 @pytest.fixture(scope="module")
 def lanser_cache(tmp_path_factory):
     """An empty ``LANSER_FAST_CACHE`` (model conversions, ONNX exports) for one test module."""
