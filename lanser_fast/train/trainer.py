@@ -231,8 +231,9 @@ def _resume(out: Path, identity: dict, model, optimizer, scheduler, scaler, forc
         return 0, None
     state = ckpt.load(last)
     if state["identity"] != identity:
-        changes = [f"{key}: {_short(state['identity'].get(key))} -> {_short(identity[key])}"
-                   for key in identity if state["identity"].get(key) != identity[key]]
+        old, new = _flat(state["identity"]), _flat(identity)
+        changes = [f"{key}: {_short(old.get(key))} -> {_short(new.get(key))}"
+                   for key in sorted(set(old) | set(new)) if old.get(key) != new.get(key)]
         raise ResumeMismatch(f"{out} holds a run with other settings ({'; '.join(changes)}); "
                              "use another --out, or --force to start it over")
     model.load_state_dict(state["model"])
@@ -241,6 +242,17 @@ def _resume(out: Path, identity: dict, model, optimizer, scheduler, scaler, forc
     scaler.load_state_dict(state["scaler"])
     ckpt.set_rng_state(state["rng"])
     return state["step"], state.get("best")
+
+
+def _flat(tree: dict, prefix: str = "") -> dict:
+    """``{"train": {"lr": 1}}`` -> ``{"train.lr": 1}``."""
+    out = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
 
 
 def _short(value) -> str:
