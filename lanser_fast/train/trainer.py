@@ -339,6 +339,7 @@ class _Log:
                "loss": f"{loss:.6f}", "samples_per_s": f"{speed:.2f}",
                "audio_h_per_device_h": f"{audio:.2f}", "wa": "", "ua": ""}
         self.csv.writerow(row)
+        self.fh.flush()  # a killed run keeps its log up to its last checkpoint
         self.tb.add_scalar("train/loss", loss, step)
         self.tb.add_scalar("train/lr", lr, step)
         self.tb.add_scalar("train/samples_per_s", speed, step)
