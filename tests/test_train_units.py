@@ -97,12 +97,13 @@ def test_auto_runtime_follows_the_measurements(monkeypatch):
     monkeypatch.setattr(train_config, "cpu_has_native_bf16", lambda: False)
     emulated = resolve_runtime(TrainConfig(), cpu)
     assert (emulated.dtype, emulated.channels_last, emulated.compile, emulated.loader) == (
-        torch.float32, False, False, "torch")
+        torch.float32, True, False, "torch")
     monkeypatch.setattr(train_config, "cpu_has_native_bf16", lambda: True)
     native = resolve_runtime(TrainConfig(), cpu)
     assert (native.dtype, native.channels_last) == (torch.bfloat16, True)
-    forced = resolve_runtime(TrainConfig(precision="fp32", channels_last="on", compile="on"), cpu)
-    assert (forced.dtype, forced.channels_last, forced.compile) == (torch.float32, True, True)
+    forced = resolve_runtime(TrainConfig(precision="fp32", channels_last="off", compile="on"),
+                             cpu)
+    assert (forced.dtype, forced.channels_last, forced.compile) == (torch.float32, False, True)
     with pytest.raises(ValueError, match="fp16 training needs a CUDA device"):
         resolve_runtime(TrainConfig(precision="fp16"), cpu)
     with pytest.raises(ValueError, match="precision must be one of"):

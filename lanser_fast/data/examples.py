@@ -22,7 +22,6 @@ class Example:
     speaker: str | None = None  # speaker id (speaker-independent splits)
     group: str | None = None  # fold key: IEMOCAP session, CREMA-D actor, a given split name
     transcript: str | None = None  # what was said, where the dataset ships it
-    weight: float = 1.0  # per-example weight (e.g. the weak label's score); 1 for gold labels
 
 
 @dataclass(frozen=True)

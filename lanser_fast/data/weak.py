@@ -56,8 +56,7 @@ def read_weak(source: str | os.PathLike, *, taxonomy: str | Taxonomy | None = No
             examples.append(Example(
                 id=row["id"], path=row["path"], label=index[label],
                 offset_s=float(row.get("offset_s") or 0.0), duration_s=row.get("duration_s"),
-                speaker=row["path"], transcript=row.get("transcript"),
-                weight=1.0 if score is None else float(score)))
+                speaker=row["path"], transcript=row.get("transcript")))
     return LabeledSet(f"weak:{tax.name}", tax.labels, tuple(examples), tuple(problems))
 
 

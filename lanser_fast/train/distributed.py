@@ -6,6 +6,7 @@ LOCAL_RANK; without them training runs as a single process. No scheduler of our 
 
 from __future__ import annotations
 
+import atexit
 import os
 from dataclasses import dataclass
 
@@ -47,6 +48,7 @@ def setup(device: str = "auto") -> Dist:
         raise ValueError(f"device must be auto, cpu or cuda, got {device!r}")
     if world > 1 and not dist.is_initialized():
         dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
+        atexit.register(teardown)  # the group lives for the process (several runs may share it)
     return Dist(rank, world, local_rank, dev)
 
 

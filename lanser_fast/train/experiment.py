@@ -56,12 +56,15 @@ def label_efficiency(data: LabeledSet, out_dir: str | os.PathLike, *,
                 _, record = finetune_and_test(split, run, setup, fraction=fraction,
                                               init=init if start == "pretrained" else None,
                                               progress=progress)
+                if record is None:  # a DDP rank other than 0: rank 0 scores and reports
+                    continue
                 cell = Cell(start, fraction, seed, record["train_examples"], record["wa"],
                             record["ua"])
                 cells.append(cell)
                 if on_cell is not None:
                     on_cell(cell)
-    write_results(cells, out)
+    if cells:
+        write_results(cells, out)
     return cells
 
 
