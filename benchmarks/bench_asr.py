@@ -31,8 +31,8 @@ import pytest
 import soundfile as sf
 
 QUICK = os.environ.get("LANSER_FAST_BENCH_QUICK") == "1"
-CLIPS = 24 if QUICK else 200
-LONG_MIN = 3 if QUICK else 30
+CLIPS = 8 if QUICK else 200
+LONG_MIN = 1 if QUICK else 30
 ROUNDS = 1 if QUICK else 3
 NEW_TOKENS = 24
 THREADS = 2
@@ -128,6 +128,7 @@ def reference_texts() -> dict:
     return {}
 
 
+@pytest.mark.full_only
 def test_asr_faster_whisper_model(measure, short_clips, ct2_model, eot, reference_texts):
     from faster_whisper import WhisperModel
 
@@ -166,6 +167,7 @@ def test_asr_faster_whisper_batched_pipeline(measure, short_clips, ct2_model, eo
                "faster-whisper BatchedInferencePipeline, file by file", SHORT)
 
 
+@pytest.mark.full_only
 def test_asr_ours_faster_whisper_frontend(measure, short_clips, ct2_model, eot, tmp_path,
                                           reference_texts):
     files, audio_s = short_clips

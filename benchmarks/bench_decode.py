@@ -10,6 +10,7 @@ Throughput in audio-hours per device-hour (audio seconds per wall second on this
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 
@@ -19,7 +20,10 @@ import soundfile as sf
 
 from lanser_fast.audio import load_audio
 
-WORKLOAD = "24 clips 2-8 s: FLAC 44.1k stereo, MP3 48k, WAV 16k"
+QUICK = os.environ.get("LANSER_FAST_BENCH_QUICK") == "1"
+COUNT = 9 if QUICK else 24  # a third of each format
+ROUNDS = 2 if QUICK else 5
+WORKLOAD = f"{COUNT} clips 2-8 s: FLAC 44.1k stereo, MP3 48k, WAV 16k"
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +33,7 @@ def corpus(tmp_path_factory):
     if shutil.which("ffmpeg") is None:
         pytest.fail("ffmpeg is required for the decode benchmark (apt-get install ffmpeg)")
     root = tmp_path_factory.mktemp("decode-bench")
-    rows = synthesize_corpus(root / "src", 24, seed=7, durations=uniform_durations(2.0, 8.0))
+    rows = synthesize_corpus(root / "src", COUNT, seed=7, durations=uniform_durations(2.0, 8.0))
     files, audio_s = [], 0.0
     for index, row in enumerate(rows):
         x, _ = sf.read(root / "src" / row.path, dtype="float32")
@@ -64,7 +68,8 @@ def _run_all(decode, files):
 def test_decode_ours(measure, corpus):
     files, audio_s = corpus
     measure(lambda: _run_all(lambda p: load_audio(p).samples, files), work=audio_s,
-            stage="decode", workload=WORKLOAD, impl="lanser_fast.load_audio", role="ours",
+            rounds=ROUNDS, stage="decode", workload=WORKLOAD, impl="lanser_fast.load_audio",
+            role="ours",
             unit="audio-h/device-h", threads=1)
 
 
@@ -72,7 +77,7 @@ def test_decode_openai_whisper(measure, corpus):
     from whisper.audio import load_audio as whisper_load
 
     files, audio_s = corpus
-    measure(lambda: _run_all(whisper_load, files), work=audio_s, stage="decode",
+    measure(lambda: _run_all(whisper_load, files), work=audio_s, rounds=ROUNDS, stage="decode",
             workload=WORKLOAD, impl="openai-whisper load_audio (ffmpeg CLI)", role="reference",
             unit="audio-h/device-h", threads=1)
 
@@ -82,7 +87,7 @@ def test_decode_faster_whisper(measure, corpus):
 
     files, audio_s = corpus
     measure(lambda: _run_all(lambda p: decode_audio(p, sampling_rate=16000), files),
-            work=audio_s, stage="decode", workload=WORKLOAD,
+            work=audio_s, rounds=ROUNDS, stage="decode", workload=WORKLOAD,
             impl="faster-whisper decode_audio (PyAV)", role="reference",
             unit="audio-h/device-h", threads=1)
 

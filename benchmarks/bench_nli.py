@@ -48,7 +48,7 @@ LABELS = GOEMOTIONS28 + (
 TAXONOMY = Taxonomy(name="bench43", labels=LABELS, prompts=LABELS,
                     source="GoEmotions' 28 labels and 15 more emotion words (benchmark)")
 QUICK = os.environ.get("LANSER_FAST_BENCH_QUICK") == "1"  # tiny counts: checks the file runs
-N_OURS, N_PIPELINE, N_DEDUP, N_LARGE = (8, 4, 8, 2) if QUICK else (500, 100, 200, 20)
+N_OURS, N_PIPELINE, N_DEDUP, N_LARGE = (4, 2, 8, 2) if QUICK else (500, 100, 200, 20)
 REPEAT_SHARE = 0.30
 UNIT = "pairs/s"
 WORDS = (
@@ -84,7 +84,12 @@ def with_repeats(texts: list[str], share: float, seed: int) -> list[str]:
 
 
 def bench_model(size: str) -> Path:
-    """The random roberta-``size`` MNLI model, built once into the lanser-fast cache."""
+    """The random roberta-``size`` MNLI model, built once into the lanser-fast cache (or the
+    real model of ``--models``)."""
+    from conftest import NLI_MODEL, hub_folder
+
+    if NLI_MODEL:
+        return hub_folder(NLI_MODEL)
     from filelock import FileLock
 
     from tools.tiny_models import build_nli
@@ -219,6 +224,7 @@ def test_nli_ours_exact(measure, corpus):
     m.extra["token_budget"] = scoring.token_budget
 
 
+@pytest.mark.full_only
 def test_nli_ours_int8(measure, corpus):
     scoring = scorer(corpus.model, "int8")
     m, scores = _ours(measure, corpus, scoring,
@@ -227,6 +233,7 @@ def test_nli_ours_int8(measure, corpus):
         m.extra.update(agreement(scores, RESULTS["exact"]))
 
 
+@pytest.mark.full_only
 def test_nli_ours_torch(measure, subset):
     scoring = scorer(subset.model, engine="torch")
     m, scores = _ours(measure, subset, scoring,
@@ -236,12 +243,13 @@ def test_nli_ours_torch(measure, subset):
             np.abs(scores - RESULTS["exact"][: len(scores)]).max())
 
 
-@pytest.mark.parametrize("batch_size", [None, 32])
+@pytest.mark.parametrize("batch_size", [pytest.param(None, marks=pytest.mark.full_only), 32])
 def test_nli_pipeline(measure, subset, batch_size):
     exact = RESULTS["exact"][: len(subset.texts)] if "exact" in RESULTS else None
     _pipeline(measure, subset, batch_size, exact)
 
 
+@pytest.mark.full_only
 def test_nli_ctranslate2_candidate(measure, subset, tmp_path):
     """CTranslate2's encoder (int8, its fastest CPU type) + the classification head in numpy."""
     import ctranslate2
@@ -296,6 +304,7 @@ def _ctranslate2_model(model: Path, tmp_path: Path):
     return encoder, head
 
 
+@pytest.mark.full_only
 def test_nli_dedup(measure, base_model):
     texts = with_repeats(transcripts(N_DEDUP, seed=1), REPEAT_SHARE, seed=2)
     distinct = len({normalize(t) for t in texts})
@@ -307,6 +316,7 @@ def test_nli_dedup(measure, base_model):
     m.extra["distinct_transcripts"] = distinct
 
 
+@pytest.mark.full_only
 def test_nli_dedup_off(measure, base_model):
     """The same transcripts with dedup defeated: every one is made distinct."""
     texts = with_repeats(transcripts(N_DEDUP, seed=1), REPEAT_SHARE, seed=2)
@@ -329,6 +339,7 @@ def large() -> Workload:
     return Workload(bench_model("large"), transcripts(N_LARGE, seed=3), LARGE_WORKLOAD)
 
 
+@pytest.mark.full_only
 @pytest.mark.parametrize("precision", ["fp32", "int8"])
 def test_nli_large_ours(measure, large, precision):
     scoring = scorer(large.model, precision)
@@ -340,5 +351,6 @@ def test_nli_large_ours(measure, large, precision):
         m.extra.update(agreement(scores, LARGE["fp32"]))
 
 
+@pytest.mark.full_only
 def test_nli_large_pipeline(measure, large):
     _pipeline(measure, large, 32, LARGE.get("fp32"))

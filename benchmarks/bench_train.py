@@ -14,6 +14,8 @@ Throughput in audio-hours per device-hour: seconds of crop audio per wall second
 
 from __future__ import annotations
 
+import functools
+import os
 import time
 
 import pytest
@@ -28,14 +30,17 @@ from lanser_fast.train import trainer
 from lanser_fast.train.config import TrainConfig, resolve_runtime
 from lanser_fast.train.distributed import Dist
 
+QUICK = os.environ.get("LANSER_FAST_BENCH_QUICK") == "1"  # fewer rounds and contenders
 BATCH, FRAMES, CLASSES = 8, 300, 43
 CROP_S = FRAMES / 100  # 10 ms hop
 STEPS = 2  # optimizer steps per timed round
 STEP_WORKLOAD = f"ResNet-50, batch {BATCH} x 1x64x{FRAMES} log-mel, AdamW, fwd+bwd+update"
 DATA_WORKLOAD = "batches of 8 random 3 s crops of 1-6 s WAV: decode + ser-64 log-mel + SpecAugment"
-DATA_BATCHES = 96  # an epoch of 768 crops: worker start-up is part of every epoch
+# An epoch of 768 crops (quick: 192): worker start-up is part of every epoch.
+DATA_BATCHES = 24 if QUICK else 96
 
 
+@functools.lru_cache(maxsize=1)
 def _step_gflop() -> float:
     """Matmul/conv GFLOP of one training step (torch's FLOP counter)."""
     from torch.utils.flop_counter import FlopCounterMode
@@ -47,6 +52,17 @@ def _step_gflop() -> float:
     return counter.get_total_flops() / 1e9
 
 
+def _device() -> torch.device:
+    from conftest import gpu_allowed
+
+    return torch.device("cuda") if gpu_allowed() else torch.device("cpu")
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":  # timers must see the GPU's work, not its queueing
+        torch.cuda.synchronize()
+
+
 def _inputs():
     torch.manual_seed(0)
     return torch.randn(BATCH, 1, 64, FRAMES), torch.randint(0, CLASSES, (BATCH,))
@@ -54,50 +70,58 @@ def _inputs():
 
 def _ours(config: TrainConfig):
     """A step function running our trainer's step with ``config`` resolved on the CPU."""
-    runtime = resolve_runtime(config, torch.device("cpu"))
+    device = _device()
+    runtime = resolve_runtime(config, device)
     torch.manual_seed(0)
     model = build_model(ModelConfig("resnet50", CLASSES))
     memory = torch.channels_last if runtime.channels_last else torch.contiguous_format
-    model = model.to(memory_format=memory)
+    model = model.to(device, memory_format=memory)
     optimizer = trainer._optimizer(model, config)
-    scaler = torch.amp.GradScaler("cpu", enabled=False)
+    scaler = torch.amp.GradScaler(device.type, enabled=runtime.grad_scaler)
     net = torch.compile(model) if runtime.compile else model
     x, y = _inputs()
-    group = Dist(0, 1, 0, torch.device("cpu"))
+    group = Dist(0, 1, 0, device)
 
     def run():
         for _ in range(STEPS):
             trainer._step(net, iter([(x, y)]), optimizer, scaler, runtime, config, None, group,
                           memory)
+        _sync(device)
 
     return run, runtime
 
 
 def test_step_reference_eager_fp32(measure):
+    device = _device()
     torch.manual_seed(0)
-    model = build_model(ModelConfig("resnet50", CLASSES))
+    model = build_model(ModelConfig("resnet50", CLASSES)).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    x, y = _inputs()
+    x, y = (t.to(device) for t in _inputs())
 
     def run():
         for _ in range(STEPS):
             optimizer.zero_grad()
             F.cross_entropy(model(x), y).backward()
             optimizer.step()
+        _sync(device)
 
-    m = measure(run, work=STEPS * BATCH * CROP_S, rounds=5, stage="train",
+    m = measure(run, work=STEPS * BATCH * CROP_S, rounds=2 if QUICK else 5, stage="train",
                 workload=STEP_WORKLOAD, impl="PyTorch eager fp32 loop (torch defaults)",
-                role="reference", unit="audio-h/device-h", threads=torch.get_num_threads())
+                role="reference", unit="audio-h/device-h", threads=torch.get_num_threads(),
+                device=str(device))
     seconds = BATCH * CROP_S / m.median
     m.extra.update(s_per_step=seconds, gflop_per_s=_step_gflop() / seconds)
 
 
-@pytest.mark.parametrize("name,config,rounds", [
-    ("default (auto)", TrainConfig(), 5),
+ALTERNATIVES = [  # (name, config, rounds); quick runs only the default
+    ("default (auto)", TrainConfig(), 2 if QUICK else 5),
     ("forced contiguous fp32", TrainConfig(precision="fp32", channels_last="off"), 3),
     ("forced torch.compile fp32", TrainConfig(precision="fp32", compile="on"), 3),
     ("forced bf16 autocast + channels-last", TrainConfig(precision="bf16"), 1),
-])
+]
+
+
+@pytest.mark.parametrize("name,config,rounds", ALTERNATIVES[:1] if QUICK else ALTERNATIVES)
 def test_step_ours(measure, name, config, rounds):
     run, runtime = _ours(config)
     started = time.perf_counter()
@@ -106,9 +130,11 @@ def test_step_ours(measure, name, config, rounds):
     m = measure(run, work=STEPS * BATCH * CROP_S, rounds=rounds, warmup_rounds=0,
                 stage="train", workload=STEP_WORKLOAD,
                 impl=f"lanser-fast trainer step, {name}: {runtime.describe()}", role="ours",
-                unit="audio-h/device-h", threads=torch.get_num_threads())
+                unit="audio-h/device-h", threads=torch.get_num_threads(),
+                device=str(runtime.device))
     seconds = BATCH * CROP_S / m.median
-    m.extra.update(first_round_s=first_s, s_per_step=seconds, gflop_per_s=_step_gflop() / seconds)
+    m.extra.update(first_round_s=first_s, s_per_step=seconds,
+                   gflop_per_s=_step_gflop() / seconds)
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +159,8 @@ def test_data_torch_loader(measure, clips, workers, role):
     impl = ("torch DataLoader, 2 worker processes (our CPU default)" if workers
             else "loading in the training process (workers=0)")
     measure(lambda: _drain(train_loader(items, plan, next(epoch), 0, 0, workers)),
-            work=plan.n_items * CROP_S, rounds=3, stage="train-data", workload=DATA_WORKLOAD,
+            work=plan.n_items * CROP_S, rounds=2 if QUICK else 3, stage="train-data",
+            workload=DATA_WORKLOAD,
             impl=impl, role=role, unit="audio-h/device-h", threads=max(1, workers))
 
 
@@ -147,6 +174,6 @@ def test_data_dali_cpu_pipeline(measure, clips):
     dali = DaliCrops(examples, config, plan, device="cpu", num_threads=2)
     epoch = iter(range(100))
     measure(lambda: _drain(dali.batches(next(epoch), 0, 0)), work=plan.n_items * CROP_S,
-            rounds=3, stage="train-data", workload=DATA_WORKLOAD,
+            rounds=2 if QUICK else 3, stage="train-data", workload=DATA_WORKLOAD,
             impl="DALI CPU pipeline (2 threads) + our CPU log-mel", role="ours",
             unit="audio-h/device-h", threads=2)

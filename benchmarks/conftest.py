@@ -24,6 +24,26 @@ from lanser_fast.bench import Measurement, Record  # noqa: E402
 from lanser_fast.cache import cache_root  # noqa: E402
 
 _RECORD: Record | None = None
+_TIMES: dict[str, dict[str, float]] = {}  # test id -> seconds in setup / call / teardown
+_NOT_MEASURED: list[dict[str, str]] = []  # contenders skipped or failed, with the reason
+# Real models in place of the random tiny-sized ones (`lanser-fast bench --models`).
+ASR_MODEL = os.environ.get("LANSER_FAST_BENCH_ASR_MODEL") or None
+NLI_MODEL = os.environ.get("LANSER_FAST_BENCH_NLI_MODEL") or None
+DEVICE = os.environ.get("LANSER_FAST_BENCH_DEVICE", "auto")  # auto, cpu or cuda
+QUICK = os.environ.get("LANSER_FAST_BENCH_QUICK") == "1"
+FULL_ONLY = "full run only: --quick measures the core contenders"
+full_only = pytest.mark.full_only  # a contender --quick leaves out (listed, not hidden)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", f"full_only: {FULL_ONLY}")
+
+
+def pytest_collection_modifyitems(config, items):
+    if QUICK:
+        for item in items:
+            if "full_only" in item.keywords:
+                item.add_marker(pytest.mark.skip(reason=FULL_ONLY))
 
 
 def pytest_addoption(parser):
@@ -45,6 +65,9 @@ def measure(benchmark, bench_record):
     """``measure(fn, work=..., stage=, workload=, impl=, role=, unit=, threads=, rounds=)``"""
 
     def run(fn, *, work: float, rounds: int = 5, warmup_rounds: int = 1, **fields):
+        if ASR_MODEL or NLI_MODEL:  # the workload names the models it ran
+            used = ", ".join(m for m in (ASR_MODEL, NLI_MODEL) if m)
+            fields["workload"] = f"{fields['workload']} [models: {used}]"
         benchmark.group = f"{fields['stage']}: {fields['workload']}"
         benchmark.extra_info.update(fields)
         benchmark.pedantic(fn, rounds=rounds, warmup_rounds=warmup_rounds, iterations=1)
@@ -56,8 +79,32 @@ def measure(benchmark, bench_record):
     return run
 
 
+def gpu_allowed() -> bool:
+    """Whether GPU contenders run: a CUDA device exists and ``--device cpu`` was not asked."""
+    import torch
+
+    return DEVICE != "cpu" and torch.cuda.is_available()
+
+
+def pytest_runtest_logreport(report):
+    """Per-test phase times (set-up = building models, corpora and caches: the cold-start cost)
+    and every contender that was not measured, with the reason."""
+    _TIMES.setdefault(report.nodeid, {})[report.when] = round(report.duration, 2)
+    non_benchmark = report.skipped and "non-benchmark" in str(report.longrepr)
+    if (report.skipped or report.failed) and not non_benchmark:  # correctness checks aside
+        reason = report.longrepr[2] if report.skipped and isinstance(report.longrepr, tuple) \
+            else str(report.longrepr).strip().splitlines()[-1]
+        _NOT_MEASURED.append({"id": report.nodeid, "test": report.nodeid.split("::")[-1],
+                              "failed": bool(report.failed),
+                              "reason": reason.removeprefix("Skipped: ")})
+
+
 def pytest_sessionfinish(session, exitstatus):
-    if _RECORD is not None and _RECORD.results:
+    global _RECORD
+    if _RECORD is None and _NOT_MEASURED:  # nothing measured: the record still says why
+        _RECORD = Record.new(ROOT)
+    if _RECORD is not None:
+        _RECORD.notes.update(times=_TIMES, not_measured=_NOT_MEASURED)
         path = _RECORD.save(session.config.getoption("--bench-record"))
         print(f"\nlanser-fast benchmark record: {path}")
         for ratio in _RECORD.ratios():
@@ -70,7 +117,10 @@ def pytest_sessionfinish(session, exitstatus):
 
 @pytest.fixture(scope="module")
 def whisper_model() -> Path:
-    """The random tiny-sized Whisper (Hugging Face folder), built once into the cache."""
+    """The random tiny-sized Whisper (Hugging Face folder), built once into the cache; or the
+    real model of ``--models`` (a Hugging Face hub id or folder)."""
+    if ASR_MODEL:
+        return hub_folder(ASR_MODEL)
     from filelock import FileLock
 
     from tools.tiny_models import build_whisper
@@ -97,3 +147,13 @@ def eot(ct2_model) -> int:
     from tokenizers import Tokenizer
 
     return Tokenizer.from_file(str(ct2_model / "tokenizer.json")).token_to_id("<|endoftext|>")
+
+
+def hub_folder(model: str) -> Path:
+    """A local folder of ``model``: the folder itself, or its Hugging Face hub snapshot."""
+    if Path(model).is_dir():
+        return Path(model)
+    from huggingface_hub import snapshot_download
+
+    name = {"large-v3-turbo": "openai/whisper-large-v3-turbo"}.get(model, model)
+    return Path(snapshot_download(name))

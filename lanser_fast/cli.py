@@ -788,8 +788,9 @@ def _echo_rows(summary, out: Path) -> None:
                f"errors: {errors}")
 
 
-# The training commands register themselves on `app` (a module of their own: this one is long).
-from lanser_fast import cli_train  # noqa: E402,F401
+# The training and benchmark commands register themselves on `app` (modules of their own: this
+# one is long).
+from lanser_fast import cli_bench, cli_train  # noqa: E402,F401
 
 
 def main() -> None:

@@ -66,6 +66,7 @@ class Record:
     libraries: dict[str, str]
     results: list[Measurement] = field(default_factory=list)
     format: str = RECORD_FORMAT
+    notes: dict[str, Any] = field(default_factory=dict)  # suite run: stages, setup time, gaps
 
     @classmethod
     def new(cls, repo: str | os.PathLike | None = None) -> "Record":
@@ -100,13 +101,23 @@ class Record:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Record":
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        """A record file, or the newest record of a history file (``.jsonl``, one per line)."""
+        text = Path(path).read_text(encoding="utf-8")
+        if str(path).endswith(".jsonl"):
+            lines = [line for line in text.splitlines() if line.strip()]
+            if not lines:
+                raise ValueError(f"{path}: the history holds no record yet")
+            text = lines[-1]
+        return cls.from_json(json.loads(text), str(path))
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], where: str = "<record>") -> "Record":
         if data.get("format") != RECORD_FORMAT:
-            raise ValueError(f"{path}: not a {RECORD_FORMAT} record "
+            raise ValueError(f"{where}: not a {RECORD_FORMAT} record "
                              f"(format={data.get('format')!r})")
         results = [Measurement(**m) for m in data.get("results", [])]
         return cls(commit=data["commit"], date=data["date"], machine=data["machine"],
-                   libraries=data["libraries"], results=results)
+                   libraries=data["libraries"], results=results, notes=data.get("notes", {}))
 
 
 def git_commit(repo: str | os.PathLike | None = None) -> str:
