@@ -58,6 +58,11 @@ def _device() -> torch.device:
     return torch.device("cuda") if gpu_allowed() else torch.device("cpu")
 
 
+def _device_name(device: torch.device) -> str:
+    """The GPU's name (how hardware-use peaks are looked up), else "cpu"."""
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+
+
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":  # timers must see the GPU's work, not its queueing
         torch.cuda.synchronize()
@@ -108,7 +113,7 @@ def test_step_reference_eager_fp32(measure):
     m = measure(run, work=STEPS * BATCH * CROP_S, rounds=2 if QUICK else 5, stage="train",
                 workload=STEP_WORKLOAD, impl="PyTorch eager fp32 loop (torch defaults)",
                 role="reference", unit="audio-h/device-h", threads=torch.get_num_threads(),
-                device=str(device))
+                device=_device_name(device))
     seconds = BATCH * CROP_S / m.median
     m.extra.update(s_per_step=seconds, gflop_per_s=_step_gflop() / seconds)
 
@@ -131,7 +136,7 @@ def test_step_ours(measure, name, config, rounds):
                 stage="train", workload=STEP_WORKLOAD,
                 impl=f"lanser-fast trainer step, {name}: {runtime.describe()}", role="ours",
                 unit="audio-h/device-h", threads=torch.get_num_threads(),
-                device=str(runtime.device))
+                device=_device_name(runtime.device))
     seconds = BATCH * CROP_S / m.median
     m.extra.update(first_round_s=first_s, s_per_step=seconds,
                    gflop_per_s=_step_gflop() / seconds)

@@ -89,3 +89,17 @@ def test_compare_command_prints_the_verdicts(tmp_path, monkeypatch):
     assert "regression" in result.output and "1 regression(s)" in result.output
     assert json.loads((tmp_path / "new.json").read_text())["results"]
     assert cli_bench is not None
+
+
+def test_hardware_use_against_the_peaks(monkeypatch):
+    from lanser_fast.bench import peaks
+
+    monkeypatch.setattr(peaks, "cpu_fp32_peak_gflops", lambda: 160.0)
+    assert peaks.hardware_use({"gflop_per_s": 96.0}, "cpu") == \
+        "96 GFLOP/s (60 % of ~160 fp32 peak)"
+    assert peaks.hardware_use({"gflop_per_s": 494_500.0}, "NVIDIA H100 80GB HBM3") == \
+        "494.5 TFLOP/s (50 % of bf16 peak)"
+    assert peaks.hardware_use({"achieved_GBps": 2400.0}, "NVIDIA H200") == \
+        "2400 GB/s (50 % of peak)"
+    assert peaks.hardware_use({"gflop_per_s": 1000.0}, "Some Future GPU") == "1.0 TFLOP/s"
+    assert peaks.hardware_use({}, "cpu") == ""

@@ -57,7 +57,7 @@ def hardware_use(extra: dict, device: str) -> str:
     """``"96 GFLOP/s (61 % of ~157 est. fp32 peak)"`` from a measurement's extra fields."""
     if "gflop_per_s" in extra:
         value = extra["gflop_per_s"]
-        if device.startswith("cuda") or device.startswith("NVIDIA"):
+        if device != "cpu":  # a GPU's name
             peaks = gpu_peaks(device)
             if peaks:
                 return f"{value / 1000:.1f} TFLOP/s ({value / 10 / peaks[0]:.0f} % of bf16 peak)"
