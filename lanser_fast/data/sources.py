@@ -2,7 +2,8 @@
 
 - ``iemocap:PATH`` or a folder holding ``Session1..5`` (IEMOCAP's released layout);
 - ``crema-d:PATH`` or a folder holding ``AudioWAV/`` (CREMA-D's released layout);
-- a ``.csv`` / ``.jsonl`` / ``.json`` table of (path, label[, split, speaker, ...]);
+- a ``.csv`` / ``.tsv`` / ``.jsonl`` / ``.json`` table (also gzipped) of (path, label[, split,
+  speaker, ...]);
 - a ``lanser-fast label`` output folder or one of its Parquet files (weak labels).
 """
 
@@ -12,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lanser_fast.data.examples import LabeledSet
+from lanser_fast.data.tables import table_format
 from lanser_fast.manifest.writer import shard_paths
 
 KINDS = ("iemocap", "crema-d", "table", "weak")
-TABLE_SUFFIXES = (".csv", ".jsonl", ".json", ".jsonl.gz")
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ def dataset_kind(spec: str) -> tuple[str, Path]:
     if path.is_file():
         if name.endswith(".parquet"):
             return "weak", path
-        if name.endswith(TABLE_SUFFIXES):
+        if table_format(path) is not None:
             return "table", path
     elif any((path / f"Session{i}").is_dir() for i in range(1, 6)) or \
             (path / "IEMOCAP_full_release").is_dir():
@@ -48,7 +49,7 @@ def dataset_kind(spec: str) -> tuple[str, Path]:
     elif shard_paths(path):
         return "weak", path
     raise ValueError(f"cannot tell what dataset {spec} is: use iemocap:PATH, crema-d:PATH, a "
-                     ".csv/.jsonl table of path,label[,split], or a `lanser-fast label` output")
+                     ".csv/.tsv/.jsonl table of path,label[,split], or a `lanser-fast label` output")
 
 
 def open_dataset(spec: str, options: DataOptions = DataOptions()) -> LabeledSet:

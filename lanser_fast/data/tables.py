@@ -98,12 +98,17 @@ def _classes(classes: Sequence[str] | str | None) -> tuple[str, ...] | None:
     return names
 
 
-def _format(path: Path) -> str:
-    name = path.name.lower()
+def table_format(path: str | os.PathLike) -> str | None:
+    """The table format of ``path`` by its name (``.gz`` allowed), or None."""
+    name = Path(path).name.lower()
     name = name[: -len(".gz")] if name.endswith(".gz") else name
-    for ending, fmt in FORMATS.items():
-        if name.endswith(ending):
-            return fmt
+    return next((fmt for ending, fmt in FORMATS.items() if name.endswith(ending)), None)
+
+
+def _format(path: Path) -> str:
+    fmt = table_format(path)
+    if fmt is not None:
+        return fmt
     raise ValueError(f"table {path}: unknown format; expected a name ending in "
                      f"{', '.join(FORMATS)} (optionally .gz)")
 
