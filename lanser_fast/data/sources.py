@@ -49,7 +49,8 @@ def dataset_kind(spec: str) -> tuple[str, Path]:
     elif shard_paths(path):
         return "weak", path
     raise ValueError(f"cannot tell what dataset {spec} is: use iemocap:PATH, crema-d:PATH, a "
-                     ".csv/.tsv/.jsonl table of path,label[,split], or a `lanser-fast label` output")
+                     ".csv/.tsv/.jsonl table of path,label[,split], or a `lanser-fast label` "
+                     "output")
 
 
 def open_dataset(spec: str, options: DataOptions = DataOptions()) -> LabeledSet:
