@@ -241,17 +241,23 @@ def _split_part(dataset, fold, n_folds, part):
     return chosen
 
 
-def _model_logits(state, data, device, workers):
-    import torch
+def _inference_model(state, device: str):
+    """The checkpoint's model and runtime on ``--device`` (fails clearly without CUDA)."""
+    from lanser_fast.train.distributed import pick_device
+    from lanser_fast.train.evaluate import inference_model
 
+    try:
+        return inference_model(state, pick_device(device))
+    except (RuntimeError, ValueError) as exc:
+        _fail(str(exc), "--device")
+
+
+def _model_logits(state, data, device, workers):
     from lanser_fast.data.loader import EvalItems
     from lanser_fast.train import checkpoint as ckpt
-    from lanser_fast.train.config import TrainConfig, resolve_runtime
     from lanser_fast.train.evaluate import utterance_logits
 
-    runtime = resolve_runtime(TrainConfig(workers=workers), torch.device(
-        "cuda" if device != "cpu" and torch.cuda.is_available() else "cpu"))
-    model = ckpt.model_from(state).to(runtime.device)
+    model, runtime = _inference_model(state, device)
     items = EvalItems(list(data.examples), ckpt.input_config_from(state))
     return utterance_logits(model, items, runtime, workers=workers)
 
@@ -478,11 +484,8 @@ def predict(
     device: str = DEVICE,
 ) -> None:
     """Label new audio with a trained model; unreadable files become error rows."""
-    import torch
-
     from lanser_fast.cli import _open_inputs
     from lanser_fast.train import checkpoint as ckpt
-    from lanser_fast.train.config import TrainConfig, resolve_runtime
     from lanser_fast.train.predict import Predictor
     from lanser_fast.train.tables_out import write_rows
 
@@ -490,10 +493,8 @@ def predict(
     if window_s is not None and window_s <= 0:
         _fail("--window-s must be positive", "--window-s")
     items = _open_inputs(inputs)
-    runtime = resolve_runtime(TrainConfig(), torch.device(
-        "cuda" if device != "cpu" and torch.cuda.is_available() else "cpu"))
-    predictor = Predictor(ckpt.model_from(state).to(runtime.device),
-                          ckpt.input_config_from(state), tuple(state["classes"]), runtime)
+    model, runtime = _inference_model(state, device)
+    predictor = Predictor(model, ckpt.input_config_from(state), tuple(state["classes"]), runtime)
     try:
         written, errors = write_rows(predictor.rows(items, window_s), out)
     except ValueError as exc:

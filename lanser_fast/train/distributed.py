@@ -30,22 +30,28 @@ class Dist:
             dist.barrier()
 
 
-def setup(device: str = "auto") -> Dist:
-    """Join the torchrun process group if there is one; pick this process's device."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    rank = int(os.environ.get("RANK", "0"))
-    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+def pick_device(device: str = "auto", index: int = 0) -> torch.device:
+    """``auto`` (CUDA when torch sees a GPU), ``cuda`` (GPU ``index``; an error without one) or
+    ``cpu``."""
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda":
         if not torch.cuda.is_available():
             raise RuntimeError("--device cuda was asked for but torch sees no CUDA device")
+        return torch.device("cuda", index)
+    if device == "cpu":
+        return torch.device("cpu")
+    raise ValueError(f"device must be auto, cpu or cuda, got {device!r}")
+
+
+def setup(device: str = "auto") -> Dist:
+    """Join the torchrun process group if there is one; pick this process's device."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    dev = pick_device(device, local_rank)
+    if dev.type == "cuda":
         torch.cuda.set_device(local_rank)
-        dev = torch.device("cuda", local_rank)
-    elif device == "cpu":
-        dev = torch.device("cpu")
-    else:
-        raise ValueError(f"device must be auto, cpu or cuda, got {device!r}")
     if world > 1 and not dist.is_initialized():
         dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
         atexit.register(teardown)  # the group lives for the process (several runs may share it)

@@ -18,7 +18,18 @@ from lanser_fast.data.crops import InputConfig
 from lanser_fast.data.examples import LabeledSet
 from lanser_fast.data.loader import EvalItems, eval_loader
 from lanser_fast.metrics import Scores, score
-from lanser_fast.train.config import Runtime
+from lanser_fast.models import SpectrogramResNet
+from lanser_fast.train import checkpoint as ckpt
+from lanser_fast.train.config import Runtime, TrainConfig, resolve_runtime
+
+
+def inference_model(state: dict, device: torch.device,
+                    config: TrainConfig = TrainConfig()) -> tuple[SpectrogramResNet, Runtime]:
+    """A checkpoint's model on ``device`` in eval mode, with the settings ``config`` resolves to
+    there (precision, memory format)."""
+    runtime = resolve_runtime(config, device)
+    memory = torch.channels_last if runtime.channels_last else torch.contiguous_format
+    return ckpt.model_from(state).to(runtime.device, memory_format=memory).eval(), runtime
 
 
 @torch.inference_mode()

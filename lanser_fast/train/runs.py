@@ -18,8 +18,9 @@ from lanser_fast.data.splits import Split, label_fraction
 from lanser_fast.metrics import Scores, plot_confusion, write_confusion_csv
 from lanser_fast.models import ModelConfig
 from lanser_fast.train import checkpoint as ckpt
-from lanser_fast.train.config import TrainConfig, resolve_runtime
-from lanser_fast.train.evaluate import evaluate_set, write_predictions
+from lanser_fast.train.config import TrainConfig
+from lanser_fast.train.distributed import pick_device
+from lanser_fast.train.evaluate import evaluate_set, inference_model, write_predictions
 from lanser_fast.train.trainer import TrainResult, fit
 
 TEST_JSON = "test.json"
@@ -61,9 +62,7 @@ def test_checkpoint(run_dir: Path, test: LabeledSet, setup: RunSetup, stem: str 
                     extra: dict | None = None) -> dict:
     """Score the run's best checkpoint (last without validation) on ``test``."""
     state = ckpt.load(run_dir)
-    model = ckpt.model_from(state)
-    runtime = resolve_runtime(setup.train, _device())
-    model = model.to(runtime.device)
+    model, runtime = inference_model(state, pick_device(), setup.train)
     scores, logits = evaluate_set(model, test, ckpt.input_config_from(state), runtime,
                                   setup.train.eval_batch, setup.train.workers)
     write_predictions(test, logits, run_dir / f"{stem}_predictions.csv", state["classes"])
@@ -90,9 +89,3 @@ def finetune_and_test(split: Split, out_dir: str | os.PathLike, setup: RunSetup,
         "fraction": fraction, "train_examples": len(train), "seed": setup.train.seed,
         "init": None if init is None else str(init), "split": split.description})
     return result, record
-
-
-def _device():
-    import torch
-
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
