@@ -461,7 +461,7 @@ def label_efficiency(
                    f"{cell.train_examples} labels, test WA {cell.wa:.3f} UA {cell.ua:.3f}")
 
     try:
-        run(dataset, out, init=init, scratch=setup, pretrained=setup,
+        run(dataset, out, init=init, setup=setup,
             fractions=fraction_list, seeds=seed_list, fold=fold, n_folds=n_folds, on_cell=show)
     except ValueError as exc:
         _fail(str(exc))

@@ -35,11 +35,14 @@ class Cell:
 
 
 def label_efficiency(data: LabeledSet, out_dir: str | os.PathLike, *,
-                     init: str | os.PathLike, scratch: RunSetup, pretrained: RunSetup,
+                     init: str | os.PathLike, setup: RunSetup,
                      fractions, seeds, fold: int | None, n_folds: int = 5,
                      split_seed: int = 0, progress: bool = True,
                      on_cell=None) -> list[Cell]:
-    """Run every cell (resuming finished ones) and write the table and plot into ``out_dir``."""
+    """Run every cell (resuming finished ones) and write the table and plot into ``out_dir``.
+
+    Both starts train ``setup`` (the pre-trained model's architecture and front end): only the
+    initial weights differ."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     split = make_split(data, fold=fold, n_folds=n_folds, seed=split_seed)
@@ -50,10 +53,9 @@ def label_efficiency(data: LabeledSet, out_dir: str | os.PathLike, *,
     for fraction in fractions:
         for seed in seeds:
             for start in STARTS:
-                setup = scratch if start == "scratch" else pretrained
-                setup = replace(setup, train=replace(setup.train, seed=seed))
+                seeded = replace(setup, train=replace(setup.train, seed=seed))
                 run = out / f"{start}_f{fraction:g}_s{seed}"
-                _, record = finetune_and_test(split, run, setup, fraction=fraction,
+                _, record = finetune_and_test(split, run, seeded, fraction=fraction,
                                               init=init if start == "pretrained" else None,
                                               progress=progress)
                 if record is None:  # a DDP rank other than 0: rank 0 scores and reports
