@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Sequence
 
+from lanser_fast.metrics import score
 from lanser_fast.nli.scorer import EntailmentScorer, ScoreConfig
 from lanser_fast.taxonomy import Taxonomy, load_taxonomy
 
@@ -60,10 +61,12 @@ def evaluate_templates(config: ScoreConfig, texts: Sequence[str], golds: Sequenc
 
 
 def _metrics(template: str, predicted: list[str | None], golds: list[str]) -> TemplateResult:
-    correct = [p == g for p, g in zip(predicted, golds)]
-    recalls = []
-    for label in sorted(set(golds)):
-        hits = [c for c, g in zip(correct, golds) if g == label]
-        recalls.append(sum(hits) / len(hits))
-    return TemplateResult(template, sum(correct) / len(golds) if golds else 0.0,
-                          sum(recalls) / len(recalls) if recalls else 0.0, len(golds))
+    """Accuracy (WA) and unweighted recall (UA) as :mod:`lanser_fast.metrics` defines them; a
+    text without a prediction counts as wrong."""
+    if not golds:
+        return TemplateResult(template, 0.0, 0.0, 0)
+    classes = sorted(set(golds) | {p for p in predicted if p is not None})
+    index = {label: i for i, label in enumerate(classes)}
+    scores = score([index[g] for g in golds],
+                   [-1 if p is None else index[p] for p in predicted], classes)
+    return TemplateResult(template, scores.wa, scores.ua, len(golds))
