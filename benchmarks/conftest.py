@@ -117,10 +117,7 @@ def pytest_sessionfinish(session, exitstatus):
 
 @pytest.fixture(scope="module")
 def whisper_model() -> Path:
-    """The random tiny-sized Whisper (Hugging Face folder), built once into the cache; or the
-    real model of ``--models`` (a Hugging Face hub id or folder)."""
-    if ASR_MODEL:
-        return hub_folder(ASR_MODEL)
+    """The random tiny-sized Whisper (Hugging Face folder), built once into the cache."""
     from filelock import FileLock
 
     from tools.tiny_models import build_whisper
@@ -134,11 +131,13 @@ def whisper_model() -> Path:
 
 
 @pytest.fixture(scope="module")
-def ct2_model(whisper_model) -> Path:
-    """Its CTranslate2 conversion (our converter, cached)."""
+def ct2_model(request) -> Path:
+    """The CTranslate2 folder of the ``--models`` Whisper (a faster-whisper name, hub id or
+    folder, resolved as ``transcribe`` resolves it), else of the random tiny-sized one (our
+    converter, cached)."""
     from lanser_fast.asr.models import resolve_whisper
 
-    return resolve_whisper(str(whisper_model)).path
+    return resolve_whisper(ASR_MODEL or str(request.getfixturevalue("whisper_model"))).path
 
 
 @pytest.fixture(scope="module")
@@ -150,10 +149,10 @@ def eot(ct2_model) -> int:
 
 
 def hub_folder(model: str) -> Path:
-    """A local folder of ``model``: the folder itself, or its Hugging Face hub snapshot."""
+    """A local folder of the ``--models`` NLI model: the folder itself, or its hub snapshot (the
+    CTranslate2 candidate reads its weights file)."""
     if Path(model).is_dir():
         return Path(model)
     from huggingface_hub import snapshot_download
 
-    name = {"large-v3-turbo": "openai/whisper-large-v3-turbo"}.get(model, model)
-    return Path(snapshot_download(name))
+    return Path(snapshot_download(model))

@@ -109,22 +109,19 @@ def bench(
 
 
 def _check_models(asr_model, nli_model) -> None:
-    """Real models must be at hand before any work (offline machines: pre-download them)."""
+    """Real models must be at hand before any work: resolved as `transcribe` and `score` resolve
+    them (offline machines: pre-download them)."""
+    from lanser_fast.asr import WhisperModelError, resolve_whisper
     from lanser_fast.bench.suite import SuiteError
+    from lanser_fast.nli.models import ModelNotFound, resolve_model
 
-    for model in (asr_model, nli_model):
-        if model is None or Path(model).is_dir():
-            continue
-        from huggingface_hub import snapshot_download
-        from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
-
-        name = {"large-v3-turbo": "openai/whisper-large-v3-turbo"}.get(model, model)
-        try:
-            snapshot_download(name, allow_patterns=["config.json"])
-        except (LocalEntryNotFoundError, HfHubHTTPError, OSError, ValueError) as exc:
-            raise SuiteError(f"--models: {name} is neither a folder nor reachable on the Hugging "
-                             f"Face hub ({type(exc).__name__}); download it first "
-                             f"(huggingface-cli download {name}) or pass a folder") from None
+    try:
+        if asr_model:
+            resolve_whisper(asr_model)
+        if nli_model:
+            resolve_model(nli_model)
+    except (WhisperModelError, ModelNotFound) as exc:
+        raise SuiteError(f"--models: {exc}") from None
 
 
 def _print_table(record) -> None:
