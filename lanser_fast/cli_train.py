@@ -23,8 +23,9 @@ experiment_app = typer.Typer(help="The paper's experiments, one command each.",
 app.add_typer(baseline_app, name="baseline")
 app.add_typer(experiment_app, name="experiment")
 
-DATA_HELP = ("Dataset: iemocap:PATH (released layout), crema-d:PATH (AudioWAV/), a .csv/.jsonl "
-             "table of path,label[,split,speaker], or a `lanser-fast label` output (weak labels).")
+DATA_HELP = ("Dataset: iemocap:PATH (released layout), crema-d:PATH (AudioWAV/), a .csv/.tsv/"
+             ".jsonl table of path,label[,split,speaker], or a `lanser-fast label` output (weak "
+             "labels).")
 # Options shared by the training commands (Typer option objects can be reused).
 ARCH = typer.Option("resnet50", "--arch", help="resnet50 (the paper's), resnet34 or resnet18.")
 WIDTH = typer.Option(64, "--width", min=4, help="Channels of the first stage (64: standard).")
@@ -37,7 +38,8 @@ WARMUP = typer.Option(0.05, "--warmup", help="Warm-up as a fraction of all steps
 PRECISION = typer.Option("auto", "--precision", help="auto (bf16 on GPUs and bf16-capable "
                                                      "CPUs, else fp32), fp32, bf16, fp16 (GPU).")
 COMPILE = typer.Option("auto", "--compile", help="torch.compile: auto (on for CUDA), on, off.")
-CHANNELS_LAST = typer.Option("auto", "--channels-last", help="auto, on or off.")
+CHANNELS_LAST = typer.Option("auto", "--channels-last", help="Channels-last (NHWC) memory "
+                                                             "format: auto (on), on or off.")
 BALANCE = typer.Option("none", "--balance", help="Class imbalance: none, sampler (draw classes "
                                                  "evenly) or loss (inverse-frequency weights).")
 LOADER = typer.Option("auto", "--loader", help="auto (DALI + Triton log-mel on CUDA, else "
