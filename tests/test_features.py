@@ -186,12 +186,23 @@ def test_every_kernel_this_cpu_runs_matches_reference(speech):
 @pytest.mark.parametrize("n_fft", [96, 201, 320])
 def test_compiled_op_other_fft_sizes(n_fft, speech):
     """Every butterfly: 96 (packed 48 = 8 * 2 * 3, generic radix 3), odd 201 (unpacked,
-    generic 3 and 67), 320 (packed 160 = 8 * 4 * 5)."""
+    generic 3 and 67), 320 (packed 160 = 8 * 4 * 5).
+
+    Judged against the reference run in float64: at odd sizes torch.stft's own fp32 error is
+    ~9e-5 (n_fft 201, measured), so fp32 against fp32 would spend the budget on torch's error.
+    """
+    from lanser_fast.features.filters import hann_window
+    from lanser_fast.features.logmel import _utterance_ref
+
     preset = dataclasses.replace(get_preset("ser-64"), name=f"custom-{n_fft}", n_fft=n_fft,
                                  hop_length=n_fft // 3)
-    ref, _ = log_mel_ref([speech, speech[:5000]], None, preset)
-    ours, _ = log_mel([speech, speech[:5000]], None, preset, backend="csrc")
-    assert _max_diff(ours, ref) <= TOL
+    clips = [speech, speech[:5000]]
+    ours, n_frames = log_mel(clips, None, preset, backend="csrc")
+    window = torch.from_numpy(hann_window(n_fft)).double()
+    filters = torch.from_numpy(mel_filters(preset)).double()
+    for row, clip, frames in zip(ours, clips, n_frames.tolist()):
+        ref64 = _utterance_ref(torch.from_numpy(clip).double(), frames, preset, window, filters)
+        assert _max_diff(row[:, :frames].double(), ref64) <= TOL
 
 
 def test_padding_content_is_ignored(speech):
