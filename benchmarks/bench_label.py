@@ -280,7 +280,7 @@ def labelers(ct2_model, eot, nli_model, taxonomy_file):
 
 
 def _ours(measure, tmp_path, clips, labeler, impl: str, workload: str, rounds: int = ROUNDS):
-    from lanser_fast.label.run import label_corpus
+    from lanser_fast.label.corpus import label_corpus
     from lanser_fast.manifest import Item, read_results
 
     files, _, audio_s = clips

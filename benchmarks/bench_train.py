@@ -25,10 +25,12 @@ import torch.nn.functional as F
 from lanser_fast.data.crops import InputConfig
 from lanser_fast.data.examples import Example
 from lanser_fast.data.loader import EpochPlan, TrainItems, train_loader
-from lanser_fast.models import ModelConfig, build_model
+from lanser_fast.models import ModelConfig
+from lanser_fast.models.resnet import build_model
 from lanser_fast.train import trainer
-from lanser_fast.train.config import TrainConfig, resolve_runtime
+from lanser_fast.train.config import TrainConfig
 from lanser_fast.train.distributed import Dist
+from lanser_fast.train.runtime import resolve_runtime
 
 QUICK = os.environ.get("LANSER_FAST_BENCH_QUICK") == "1"  # fewer rounds and contenders
 BATCH, FRAMES, CLASSES = 8, 300, 43

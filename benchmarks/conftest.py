@@ -5,7 +5,7 @@
 Each test measures one contender (ours or a reference) on a named workload with
 ``pedantic`` (warm-up excluded, fixed rounds); ratios are computed from the record, so ours and
 the references always come from the same run. ``lanser-fast bench-report RECORD --readme
-README.md`` turns the record into the README table.
+benchmarks/README.md [--block NAME]`` turns the record into that file's table.
 """
 
 from __future__ import annotations

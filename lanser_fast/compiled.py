@@ -7,22 +7,30 @@ the reason in ``load_error()``, so callers fall back to the torch reference (and
 from __future__ import annotations
 
 import importlib
+import threading
 from types import ModuleType
 
 _module: ModuleType | None = None
 _error: str | None = None
 _loaded = False
+_lock = threading.Lock()
 
 
 def _load() -> None:
+    """Import the extension once. Threads that ask while another is importing wait for the
+    outcome: a thread told "not available" mid-import would compute with the reference instead
+    and give (slightly) different numbers for the same input."""
     global _module, _error, _loaded
     if _loaded:
         return
-    _loaded = True
-    try:
-        _module = importlib.import_module("lanser_fast._lanser_csrc")
-    except ImportError as exc:
-        _error = f"{type(exc).__name__}: {exc}"
+    with _lock:
+        if _loaded:
+            return
+        try:
+            _module = importlib.import_module("lanser_fast._lanser_csrc")
+        except ImportError as exc:
+            _error = f"{type(exc).__name__}: {exc}"
+        _loaded = True
 
 
 def available() -> bool:

@@ -34,6 +34,21 @@ def run_checks() -> list[Check]:
     return [_safe(check) for check in _CHECKS]
 
 
+def checks_table(checks: list[Check]):
+    """The report as a rich table: component, version, status, what was found, what is lost."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title="lanser-fast doctor")
+    for column in ("component", "version", "status", "found", "without it"):
+        table.add_column(column, overflow="fold")
+    for c in checks:
+        table.add_row(escape(c.name), escape(c.version or "-"),
+                      "[green]ok[/]" if c.ok else "[yellow]missing[/]", escape(c.detail),
+                      escape(c.disables))
+    return table
+
+
 def _version(dist: str) -> str | None:
     try:
         return metadata.version(dist)

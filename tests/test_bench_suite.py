@@ -79,7 +79,7 @@ def test_compare_command_prints_the_verdicts(tmp_path, monkeypatch):
     rec = _record([1.5, 1.5, 1.5], [2.0, 2.0, 2.02])
     rec.notes["stages"] = {}
     rec.save(after)
-    from lanser_fast import cli_bench
+    from lanser_fast.cli import bench as cli_bench
 
     monkeypatch.setattr("lanser_fast.bench.suite.run_suite", lambda config, on_stage=None: rec)
     result = CliRunner().invoke(app, ["bench", "--stages", "decode", "--compare", str(before),

@@ -21,9 +21,9 @@ from lanser_fast.asr.transcriber import TranscribeConfig
 from lanser_fast.asr.whisper_decode import DecodeOptions
 from lanser_fast.cli import app
 from lanser_fast.label.config import LabelConfig
+from lanser_fast.label.corpus import label_corpus
 from lanser_fast.label.output import OutputError
 from lanser_fast.label.pipeline import Labeler
-from lanser_fast.label.run import label_corpus
 from lanser_fast.manifest import RESULT_SCHEMA, open_inputs, read_results
 from lanser_fast.nli.scorer import ScoreConfig
 
@@ -123,7 +123,7 @@ _KILLABLE = """
 from lanser_fast.asr.transcriber import TranscribeConfig
 from lanser_fast.asr.whisper_decode import DecodeOptions
 from lanser_fast.label.config import LabelConfig
-from lanser_fast.label.run import label_corpus
+from lanser_fast.label.corpus import label_corpus
 from lanser_fast.manifest import open_inputs
 from lanser_fast.nli.scorer import ScoreConfig
 config = LabelConfig(asr=TranscribeConfig(model={whisper!r}, compute_type="float32",

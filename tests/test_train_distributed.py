@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from lanser_fast.models import ModelConfig, build_model
+from lanser_fast.models import ModelConfig
+from lanser_fast.models.resnet import build_model
 from lanser_fast.train import checkpoint as ckpt
 
 BIN = Path(sys.executable).parent

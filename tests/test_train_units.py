@@ -13,10 +13,12 @@ import torch
 from lanser_fast.data.crops import InputConfig, crop_start, crop_wave, item_seed, spec_masks
 from lanser_fast.data.loader import EpochPlan, window_starts
 from lanser_fast.metrics import confusion_matrix, score
-from lanser_fast.models import ARCHS, ModelConfig, build_model
+from lanser_fast.models import ARCHS, ModelConfig
+from lanser_fast.models.resnet import build_model
 from lanser_fast.taxonomy import load_taxonomy
-from lanser_fast.train import config as train_config
-from lanser_fast.train.config import TrainConfig, lr_factor, resolve_runtime
+from lanser_fast.train import runtime as train_runtime
+from lanser_fast.train.config import TrainConfig
+from lanser_fast.train.runtime import lr_factor, resolve_runtime
 from lanser_fast.train.zeroshot import class_map, mapped_probabilities
 
 
@@ -94,11 +96,11 @@ def test_schedule_warms_up_then_decays_to_zero():
 
 def test_auto_runtime_follows_the_measurements(monkeypatch):
     cpu = torch.device("cpu")
-    monkeypatch.setattr(train_config, "cpu_has_native_bf16", lambda: False)
+    monkeypatch.setattr(train_runtime, "cpu_has_native_bf16", lambda: False)
     emulated = resolve_runtime(TrainConfig(), cpu)
     assert (emulated.dtype, emulated.channels_last, emulated.compile, emulated.loader) == (
         torch.float32, True, False, "torch")
-    monkeypatch.setattr(train_config, "cpu_has_native_bf16", lambda: True)
+    monkeypatch.setattr(train_runtime, "cpu_has_native_bf16", lambda: True)
     native = resolve_runtime(TrainConfig(), cpu)
     assert (native.dtype, native.channels_last) == (torch.bfloat16, True)
     forced = resolve_runtime(TrainConfig(precision="fp32", channels_last="off", compile="on"),

@@ -30,19 +30,28 @@ from lanser_fast.asr.transcriber import (
     Utterance,
     split_utterances,
 )
-from lanser_fast.asr.vad import SAMPLE_RATE, VadConfig
-from lanser_fast.audio.corpus import RUN_SIDECAR, load_item, ordered_map, skip_done
+from lanser_fast.asr.vad import VadConfig
+from lanser_fast.audio import SAMPLE_RATE
 from lanser_fast.manifest import (
     Item,
     ShardWriter,
-    done_ids,
     error_row,
     stage_schema,
+    whole_file_row,
     write_json_atomic,
+)
+from lanser_fast.runs import (
+    RUN_SIDECAR,
+    FileRows,
+    counts_text,
+    decode_threads_for,
+    done_inputs,
+    load_item,
+    ordered_map,
+    skip_done,
 )
 
 IN_FLIGHT_PER_THREAD = 8  # files decoded ahead per decode thread
-FIRST_SEGMENT = "#00000"  # id suffix of a long file's first VAD segment (split_utterances)
 
 
 @dataclass
@@ -54,6 +63,7 @@ class TranscribeSummary:
     speech_s: float = 0.0  # audio given to Whisper (VAD segments of long files)
     wall_s: float = 0.0
     device: str = "cpu"
+    compute_type: str = ""
     errors: Counter = field(default_factory=Counter)  # error kind -> rows
     flags: Counter = field(default_factory=Counter)  # asr flag -> rows
 
@@ -61,21 +71,15 @@ class TranscribeSummary:
     def audio_hours_per_device_hour(self) -> float:
         return self.audio_s / self.wall_s if self.wall_s > 0 else 0.0
 
+    def report(self, out) -> list[str]:
+        """What a run prints at its end: rows, errors and flags, then the throughput."""
+        return [f"{self.rows} rows for {self.files} inputs written to {out} ({self.skipped} "
+                f"already done); errors: {counts_text(self.errors)}; asr_flags: "
+                f"{counts_text(self.flags)}",
+                f"{self.audio_s / 3600:.4f} audio-hours ({self.speech_s / 3600:.4f} given to "
+                f"Whisper) in {self.wall_s:.2f} s on {self.device} ({self.compute_type}): "
+                f"{self.audio_hours_per_device_hour:,.1f} audio-hours per device-hour"]
 
-@dataclass
-class FileRows:
-    """The rows of one input, complete once every utterance has its result."""
-
-    item: Item
-    audio_s: float = 0.0  # decoded length (0 for an input that failed to decode)
-    rows: list[dict] = field(default_factory=list)
-    left: int = 0  # utterances still being transcribed
-    decode_s: float = 0.0  # time spent decoding (and cutting) it
-
-
-def decode_threads_for(requested: int) -> int:
-    """Decode threads of a worker: ``requested``, or one per core up to 4 when 0."""
-    return requested or min(4, os.cpu_count() or 1)
 
 
 def prepare_file(item: Item, vad: VadConfig, model: str) -> FileRows | tuple:
@@ -143,12 +147,6 @@ def transcribed_files(items: Iterable[Item], transcriber: Transcriber, *,
             yield ready.popleft()
 
 
-def done_inputs(out_dir: str | os.PathLike) -> set[str]:
-    """Ids of the inputs whose rows are in ``out_dir`` (a long file by its first VAD segment's
-    row: the rows of one input are written together)."""
-    done = done_ids(out_dir)
-    return done | {i[: -len(FIRST_SEGMENT)] for i in done if i.endswith(FIRST_SEGMENT)}
-
 
 def transcribe_corpus(items: Iterable[Item], out_dir: str | os.PathLike,
                       config: TranscribeConfig = TranscribeConfig(), *,
@@ -159,7 +157,8 @@ def transcribe_corpus(items: Iterable[Item], out_dir: str | os.PathLike,
     """Transcribe every item into ``out_dir``; inputs already there are skipped (resume)."""
     transcriber = transcriber or Transcriber(config)  # a missing model fails before any work
     config = transcriber.config
-    summary = TranscribeSummary(device=transcriber.device)
+    summary = TranscribeSummary(device=transcriber.device,
+                                compute_type=transcriber.decoder.compute_type)
     start = time.perf_counter()
     todo = skip_done(items, done_inputs(out_dir), summary)
     with ShardWriter(out_dir, stage_schema("transcribe")) as writer:
@@ -221,14 +220,3 @@ def _row(result, model: str) -> dict:
         "error": None,
     }
 
-
-def whole_file_row(item: Item, audio, model: str, transcript: str, flags: list[str]) -> dict:
-    """The one row of an input whose transcript is not Whisper's: a silent input (empty, with its
-    flag), or one whose transcript came with the manifest."""
-    return {
-        "id": item.id, "path": item.path, "offset_s": item.offset_s or 0.0,
-        "duration_s": audio.duration_s, "audio_flags": list(audio.flags),
-        "transcript": transcript, "language": None, "asr_avg_logprob": None,
-        "no_speech_prob": None, "asr_flags": flags, "asr_model": model, "error_stage": None,
-        "error": None,
-    }

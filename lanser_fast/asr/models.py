@@ -24,6 +24,7 @@ from pathlib import Path
 
 from lanser_fast.cache import cache_root, file_stamps
 
+DEFAULT_WHISPER = "large-v3-turbo"  # transcribe/label default: near large-v3 quality, 8x faster
 FASTER_WHISPER_MODELS = {  # faster-whisper's public names -> the CTranslate2 repos they load
     "tiny.en": "Systran/faster-whisper-tiny.en", "tiny": "Systran/faster-whisper-tiny",
     "base.en": "Systran/faster-whisper-base.en", "base": "Systran/faster-whisper-base",
@@ -35,7 +36,7 @@ FASTER_WHISPER_MODELS = {  # faster-whisper's public names -> the CTranslate2 re
     "distil-large-v3": "Systran/faster-distil-whisper-large-v3",
     "distil-medium.en": "Systran/faster-distil-whisper-medium.en",
     "distil-small.en": "Systran/faster-distil-whisper-small.en",
-    "large-v3-turbo": "mobiuslabsgmbh/faster-whisper-large-v3-turbo",
+    DEFAULT_WHISPER: "mobiuslabsgmbh/faster-whisper-large-v3-turbo",
     "turbo": "mobiuslabsgmbh/faster-whisper-large-v3-turbo",
 }
 COMPUTE_TYPES = {

@@ -24,8 +24,11 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 
 from lanser_fast.asr.guards import GuardConfig, asr_flags
-from lanser_fast.asr.vad import SAMPLE_RATE, VadConfig, speech_segments
+from lanser_fast.asr.models import DEFAULT_WHISPER
+from lanser_fast.asr.vad import VadConfig, speech_segments
 from lanser_fast.asr.whisper_decode import Decoded, DecodeOptions, WhisperDecoder
+from lanser_fast.audio import SAMPLE_RATE
+from lanser_fast.runs import batched, segment_id
 
 WINDOW_SAMPLES = 30 * SAMPLE_RATE  # Whisper's 30 s window
 WINDOW_FRAMES = 3000
@@ -36,7 +39,7 @@ FRONTENDS = ("whisper", "faster-whisper")  # openai-whisper/HF padding, or faste
 
 @dataclass(frozen=True)
 class TranscribeConfig:
-    model: str = "large-v3-turbo"
+    model: str = DEFAULT_WHISPER  # faster-whisper name, hub id, CTranslate2 or HF folder
     device: str = "auto"  # auto (CUDA when CTranslate2 sees a GPU), cpu, cuda, cuda:1
     compute_type: str | None = None  # None: int8 on CPU, float16 on CUDA
     batch_size: int = 0  # utterances per CTranslate2 call (0: 4 per CPU worker, 16 on CUDA)
@@ -80,11 +83,12 @@ class Transcript:
 
 def split_utterances(item_id: str, samples: np.ndarray, base_offset_s: float = 0.0,
                      vad: VadConfig = VadConfig(), **extra) -> list[Utterance]:
-    """The file itself when it fits Whisper's window, else its VAD segments (ids ``<id>#k``).
+    """The file itself when it fits Whisper's window, else its VAD segments (ids
+    ``runs.segment_id``: ``<id>#00000``, ...).
     An empty list: a long file in which the VAD found no speech."""
     if len(samples) <= WINDOW_SAMPLES:
         return [Utterance(item_id, base_offset_s, samples, **extra)]
-    return [Utterance(f"{item_id}#{k:05d}", base_offset_s + start / SAMPLE_RATE,
+    return [Utterance(segment_id(item_id, k), base_offset_s + start / SAMPLE_RATE,
                       samples[start:end], **extra)
             for k, (start, end) in enumerate(speech_segments(samples, vad))]
 
@@ -114,7 +118,7 @@ class Transcriber:
         self.config = config
         self.device = resolve_device(config.device)
         if self.device == "cpu":  # one single-threaded CTranslate2 worker per core, small
-            # batches: measured faster than one worker with every core (docs in README)
+            # batches: measured faster than one worker with every core (see lanser_fast.asr)
             self.workers, threads = config.threads or os.cpu_count() or 1, 1
         else:  # one GPU stream
             self.workers, threads = 1, config.threads
@@ -206,15 +210,3 @@ class Transcriber:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
-
-
-def batched(items: Iterable, size: int) -> Iterator[list]:
-    """``items`` in lists of ``size`` (the last one shorter)."""
-    batch = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch

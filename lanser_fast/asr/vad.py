@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SAMPLE_RATE = 16_000
+from lanser_fast.audio import SAMPLE_RATE
+
 WINDOW_SAMPLES = 512  # one Silero VAD decision per 32 ms at 16 kHz
 SILENCE_DBFS = -60.0  # quieter than this is not sent to Silero
 QUIET_GAP_S = 4.0  # quiet stretches shorter than this stay inside a region

@@ -21,6 +21,8 @@ import numpy as np
 
 from lanser_fast.asr.models import compute_type, resolve_whisper
 
+TASKS = ("transcribe", "translate")
+
 
 @dataclass(frozen=True)
 class DecodeOptions:
@@ -30,6 +32,10 @@ class DecodeOptions:
     max_new_tokens: int = 224  # tokens generated after the prompt, at most
     suppress_tokens: tuple[int, ...] = (-1,)  # -1: Whisper's non-speech symbols (the default)
     token_rate_cap: float | None = None  # tokens per second of audio at most (None: no cap)
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise ValueError(f"unknown task {self.task!r}; choose {' or '.join(TASKS)}")
 
     def limit(self, duration_s: float | None) -> int:
         """New tokens an utterance of ``duration_s`` seconds may get."""

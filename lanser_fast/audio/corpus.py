@@ -14,20 +14,12 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable
 
-from lanser_fast.audio.decode import SAMPLE_RATE, Audio
-from lanser_fast.manifest import (
-    Item,
-    ShardWriter,
-    done_ids,
-    error_row,
-    stage_schema,
-    write_json_atomic,
-)
+from lanser_fast.audio.decode import SAMPLE_RATE
+from lanser_fast.manifest import Item, ShardWriter, done_ids, stage_schema, write_json_atomic
+from lanser_fast.runs import RUN_SIDECAR, load_item, ordered_map, skip_done
 
-# The leading underscore makes Parquet dataset readers (pyarrow, pandas) skip the sidecar.
-RUN_SIDECAR = "_run.json"
 IN_FLIGHT_PER_THREAD = 4  # items queued per decode thread: bounds decoded audio held in memory
 
 
@@ -45,6 +37,11 @@ class DecodeSummary:
     @property
     def audio_hours_per_device_hour(self) -> float:
         return self.audio_s / self.wall_s if self.wall_s > 0 else 0.0
+
+    def throughput_line(self) -> str:
+        return (f"decoded {self.audio_s / 3600:.4f} audio-hours in {self.wall_s:.2f} s with "
+                f"{self.threads} threads: {self.audio_hours_per_device_hour:,.0f} audio-hours "
+                "per device-hour")
 
     def count(self, row: dict) -> None:
         """Account for one written row (result or error)."""
@@ -97,23 +94,6 @@ def decode_corpus(
     return summary
 
 
-def skip_done(items: Iterable[Item], done: set[str], summary) -> Iterator[Item]:
-    """``items`` whose ids are not in ``done``; ``summary.skipped`` counts the others."""
-    for item in items:
-        if item.id in done:
-            summary.skipped += 1
-            continue
-        yield item
-
-
-def load_item(item: Item, sample_rate: int) -> Audio | dict:
-    """The item's audio, or its error row (a manifest problem or a decode failure)."""
-    if item.problem:
-        return error_row(item, "manifest", ValueError(item.problem))
-    try:
-        return item.load_audio(sample_rate)
-    except Exception as exc:  # noqa: BLE001 - every failure becomes an error row
-        return error_row(item, "decode", exc)
 
 
 def _decode_row(item: Item, sample_rate: int, wav_dir) -> dict:
@@ -144,13 +124,3 @@ def _write_wav(wav_dir: Path, item_id: str, samples, sample_rate: int) -> None:
     sf.write(tmp, samples, sample_rate, subtype="FLOAT", format="WAV")
     os.replace(tmp, target)
 
-
-def ordered_map(pool: ThreadPoolExecutor, fn, items: Iterable, window: int) -> Iterator:
-    """``pool.map`` in input order with at most ``window`` items submitted ahead."""
-    pending = []
-    for item in items:
-        pending.append(pool.submit(fn, item))
-        if len(pending) >= window:
-            yield pending.pop(0).result()
-    for future in pending:
-        yield future.result()

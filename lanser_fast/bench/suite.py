@@ -26,7 +26,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from lanser_fast.asr.models import DEFAULT_WHISPER
 from lanser_fast.bench.record import Record
+from lanser_fast.nli.models import DEFAULT_MODEL
 
 # stage -> (benchmark file, test-name prefix after "test_" where a file holds two stages)
 STAGES: dict[str, tuple[str, str | None]] = {
@@ -39,7 +41,7 @@ STAGES: dict[str, tuple[str, str | None]] = {
     "data": ("bench_train.py", "data"),
 }
 DEVICES = ("auto", "cpu", "cuda")
-HUB_MODELS = ("large-v3-turbo", "FacebookAI/roberta-large-mnli")  # --models hub
+HUB_MODELS = (DEFAULT_WHISPER, DEFAULT_MODEL)  # --models hub: what label uses by default
 
 
 class SuiteError(RuntimeError):
@@ -70,6 +72,31 @@ class SuiteConfig:
         if self.nli_model:
             env["LANSER_FAST_BENCH_NLI_MODEL"] = self.nli_model
         return env
+
+
+def models_option(models: str) -> tuple[str | None, str | None]:
+    """``(asr_model, nli_model)`` of ``--models``: ``tiny`` (the random tiny-sized models, built
+    locally), ``hub`` (:data:`HUB_MODELS`) or ``ASR,NLI`` hub ids or folders. Real models must be
+    at hand before any work: they are resolved as ``transcribe`` and ``score`` resolve them
+    (offline machines: pre-download them)."""
+    if models == "tiny":
+        return None, None
+    if models == "hub":
+        asr_model, nli_model = HUB_MODELS
+    else:
+        parts = [p.strip() for p in models.split(",")]
+        if len(parts) != 2 or not all(parts):
+            raise SuiteError("--models: give tiny, hub, or ASR_MODEL,NLI_MODEL")
+        asr_model, nli_model = parts
+    from lanser_fast.asr import WhisperModelError, resolve_whisper
+    from lanser_fast.nli.models import ModelNotFound, resolve_model
+
+    try:
+        resolve_whisper(asr_model)
+        resolve_model(nli_model)
+    except (WhisperModelError, ModelNotFound) as exc:
+        raise SuiteError(f"--models: {exc}") from None
+    return asr_model, nli_model
 
 
 def benchmarks_dir() -> Path:

@@ -27,8 +27,9 @@ import numpy as np
 import torch
 
 from lanser_fast.audio import SAMPLE_RATE
-from lanser_fast.data.crops import InputConfig, apply_masks, crop_start, spec_masks
+from lanser_fast.data.crops import apply_masks, crop_start, spec_masks
 from lanser_fast.data.examples import Example
+from lanser_fast.data.input_config import InputConfig
 from lanser_fast.data.loader import EpochPlan
 from lanser_fast.features import log_mel
 from lanser_fast.features.dali_audio import dali_to_torch

@@ -21,18 +21,10 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from lanser_fast.audio import SAMPLE_RATE, load_audio
-from lanser_fast.data.crops import (
-    InputConfig,
-    apply_masks,
-    crop_start,
-    crop_wave,
-    item_seed,
-    spec_masks,
-)
+from lanser_fast.data.crops import apply_masks, crop_start, crop_wave, item_seed, spec_masks
 from lanser_fast.data.examples import Example
+from lanser_fast.data.input_config import InputConfig
 from lanser_fast.features import log_mel
-
-BALANCE = ("none", "sampler", "loss")  # how weak-label imbalance is countered
 
 
 @dataclass(frozen=True)

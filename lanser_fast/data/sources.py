@@ -15,8 +15,10 @@ from pathlib import Path
 from lanser_fast.data.examples import LabeledSet
 from lanser_fast.data.tables import table_format
 from lanser_fast.manifest.writer import shard_paths
+from lanser_fast.taxonomy import BUILTIN
 
 KINDS = ("iemocap", "crema-d", "table", "weak")
+DATASET_TAXONOMIES = {"iemocap": "iemocap4", "crema-d": "cremad6"}  # readers' names -> built-ins
 
 
 @dataclass(frozen=True)
@@ -70,3 +72,15 @@ def open_dataset(spec: str, options: DataOptions = DataOptions()) -> LabeledSet:
     from lanser_fast.data.weak import read_weak
 
     return read_weak(path, taxonomy=options.taxonomy, min_score=options.min_score)
+
+
+def data_taxonomy(data: LabeledSet) -> str:
+    """The built-in taxonomy whose labels are ``data``'s classes: IEMOCAP's and CREMA-D's own,
+    or a built-in with exactly these classes; ValueError when there is none."""
+    if data.name in DATASET_TAXONOMIES:
+        return DATASET_TAXONOMIES[data.name]
+    matching = [name for name, (labels, _) in BUILTIN.items()
+                if tuple(labels) == tuple(data.classes)]
+    if not matching:
+        raise ValueError(f"{data.name}'s classes are no built-in taxonomy: pass --taxonomy")
+    return matching[0]

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from lanser_fast.data.examples import Example, LabeledSet
 
+N_FOLDS = 5  # speaker folds by default (IEMOCAP: its 5 sessions, leave-one-session-out)
 GIVEN_SPLITS = {"train": "train", "valid": "valid", "val": "valid", "dev": "valid",
                 "test": "test"}  # split names a source may use, normalised
 
@@ -35,7 +36,8 @@ def is_presplit(data: LabeledSet) -> bool:
     return bool(data.examples) and all(ex.group in GIVEN_SPLITS for ex in data.examples)
 
 
-def make_split(data: LabeledSet, *, fold: int | None = None, n_folds: int = 5, seed: int = 0,
+def make_split(data: LabeledSet, *, fold: int | None = None, n_folds: int = N_FOLDS,
+               seed: int = 0,
                valid_fraction: float = 0.1) -> Split:
     """Split ``data`` for training.
 
@@ -101,3 +103,19 @@ def _valid_speakers(examples: list[Example], fraction: float, seed: int) -> set[
         return set()
     count = min(len(speakers) - 1, max(1, math.floor(fraction * len(speakers) + 0.5)))
     return set(random.Random(f"valid:{seed}").sample(speakers, count))
+
+
+def split_part(data: LabeledSet, part: str, *, fold: int | None = None,
+               n_folds: int = N_FOLDS) -> LabeledSet:
+    """One part of ``data``'s split (``train``, ``valid``, ``test``) or ``all`` of it, for
+    scoring a model; an empty part is an error that says how to get one."""
+    if part == "all":
+        return data
+    if part not in ("train", "valid", "test"):
+        raise ValueError(f"--split must be train, valid, test or all, got {part!r}")
+    split = make_split(data, fold=fold, n_folds=n_folds, seed=0)
+    chosen = getattr(split, part)
+    if not len(chosen):
+        raise ValueError(f"the {part} split is empty ({split.description}); pass --fold or "
+                         "--split all")
+    return chosen

@@ -14,11 +14,12 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from lanser_fast.audio.corpus import RUN_SIDECAR
 from lanser_fast.data.examples import Example, LabeledSet, Problem
 from lanser_fast.manifest.writer import shard_paths
+from lanser_fast.runs import RUN_SIDECAR
 from lanser_fast.taxonomy import Taxonomy, TaxonomyError, load_taxonomy
 
+WEAK_PREFIX = "weak:"  # a weak-label set is named "weak:<taxonomy>"
 COLUMNS = ("id", "path", "offset_s", "duration_s", "transcript", "weak_label", "weak_score",
            "taxonomy", "error_stage")
 
@@ -57,7 +58,12 @@ def read_weak(source: str | os.PathLike, *, taxonomy: str | Taxonomy | None = No
                 id=row["id"], path=row["path"], label=index[label],
                 offset_s=float(row.get("offset_s") or 0.0), duration_s=row.get("duration_s"),
                 speaker=row["path"], transcript=row.get("transcript")))
-    return LabeledSet(f"weak:{tax.name}", tax.labels, tuple(examples), tuple(problems))
+    return LabeledSet(f"{WEAK_PREFIX}{tax.name}", tax.labels, tuple(examples), tuple(problems))
+
+
+def weak_taxonomy(data: LabeledSet) -> str | None:
+    """The taxonomy of a weak-label set (the one its labeling run used); None for other sets."""
+    return data.name[len(WEAK_PREFIX):] if data.name.startswith(WEAK_PREFIX) else None
 
 
 def weak_taxonomy_name(source: str | os.PathLike) -> str | None:

@@ -22,15 +22,8 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 import pyarrow as pa
 
-from lanser_fast.audio.corpus import (
-    RUN_SIDECAR,
-    DecodeSummary,
-    load_item,
-    ordered_map,
-    skip_done,
-)
-from lanser_fast.features.logmel import log_mel
-from lanser_fast.features.presets import Preset, get_preset
+from lanser_fast.audio.corpus import DecodeSummary
+from lanser_fast.features.presets import DEFAULT_PRESET, Preset, get_preset
 from lanser_fast.manifest import (
     Item,
     ShardWriter,
@@ -38,6 +31,7 @@ from lanser_fast.manifest import (
     read_results,
     write_json_atomic,
 )
+from lanser_fast.runs import RUN_SIDECAR, load_item, ordered_map, skip_done
 
 FEATURES_SCHEMA = pa.schema([
     ("id", pa.string()),
@@ -52,6 +46,7 @@ FEATURES_SCHEMA = pa.schema([
     ("error_stage", pa.string()),
     ("error", pa.string()),
 ])
+BATCH_SIZE = 16  # utterances per log-mel call
 SHARD_BYTES = 64 << 20  # feature bytes per shard: bounds memory and the work a crash can lose
 IN_FLIGHT_PER_THREAD = 4  # decoded utterances queued per decode thread
 
@@ -66,13 +61,19 @@ class FeaturesSummary(DecodeSummary):
     def features_audio_hours_per_device_hour(self) -> float:
         return self.audio_s / self.features_s if self.features_s > 0 else 0.0
 
+    def throughput_line(self) -> str:
+        return (f"{self.audio_s / 3600:.4f} audio-hours in {self.wall_s:.2f} s with "
+                f"{self.threads} threads: {self.audio_hours_per_device_hour:,.0f} audio-hours "
+                "per device-hour end to end (decode + features + write); log-mel alone "
+                f"{self.features_audio_hours_per_device_hour:,.0f}")
+
 
 def features_corpus(
     items: Iterable[Item],
     out_dir: str | os.PathLike,
-    preset: str | Preset = "whisper-80",
+    preset: str | Preset = DEFAULT_PRESET,
     *,
-    batch_size: int = 16,
+    batch_size: int = BATCH_SIZE,
     threads: int = 0,
     backend: str = "auto",
     on_row: Callable[[dict], None] | None = None,
@@ -145,6 +146,7 @@ def _check_resume(out_dir: Path, preset: Preset) -> None:
 def _feature_rows(batch: list, preset: Preset, backend: str, threads: int,
                   summary: FeaturesSummary) -> Iterator[dict]:
     """Rows for a batch of decoded (item, audio) pairs: one padded log_mel call."""
+    from lanser_fast.features.logmel import log_mel  # torch, loaded when a batch is ready
     clips = [audio.samples for _, audio in batch]
     started = time.perf_counter()
     feats, n_frames = log_mel(clips, None, preset, backend=backend, threads=threads)

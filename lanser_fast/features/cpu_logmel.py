@@ -11,8 +11,7 @@ import torch
 
 from lanser_fast import compiled
 from lanser_fast.features.filters import hann_window, mel_filters
-from lanser_fast.features.logmel import output_frames
-from lanser_fast.features.presets import Preset
+from lanser_fast.features.presets import Preset, output_frames
 
 
 def log_mel_cpu(waves: torch.Tensor, lengths: torch.Tensor, preset: Preset, *,

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from lanser_fast.features.filters import hann_window, mel_filters
-from lanser_fast.features.presets import Preset, get_preset
+from lanser_fast.features.presets import Preset, get_preset, output_frames
 
 BACKENDS = ("auto", "ref", "csrc", "triton")
 _warned: set[str] = set()
@@ -58,6 +58,20 @@ def log_mel(
     if waves.device.type != "cpu":
         raise ValueError("backend='csrc' takes CPU tensors")
     return log_mel_cpu(waves, lengths, preset, threads=threads)
+
+
+def check_backend(backend: str) -> None:
+    """Raise ValueError unless ``backend`` is one a corpus run can be asked for (``triton`` is
+    what ``auto`` picks on CUDA) and can run here (``csrc`` needs the compiled op)."""
+    if backend not in BACKENDS or backend == "triton":
+        raise ValueError(f"unknown backend {backend!r}; choose auto, csrc or ref (auto picks "
+                         "Triton for CUDA)")
+    if backend == "csrc":
+        from lanser_fast import compiled
+
+        if not compiled.available():
+            raise ValueError(f"the compiled op is not available ({compiled.load_error()}); "
+                             "reinstall lanser-fast with a C++ compiler, or use --backend ref")
 
 
 def _auto_backend(device: torch.device) -> str:
@@ -112,10 +126,6 @@ def as_batch(waves, lengths=None) -> tuple[torch.Tensor, torch.Tensor]:
         raise ValueError(f"lengths must lie in [0, {waves.shape[1]}] (the padded width)")
     return waves, lengths
 
-
-def output_frames(lengths: torch.Tensor, preset: Preset) -> torch.Tensor:
-    """(B,) int64 frame counts for ``lengths`` samples."""
-    return torch.tensor([preset.n_frames(int(n)) for n in lengths], dtype=torch.int64)
 
 
 def log_mel_ref(waves: torch.Tensor, lengths: torch.Tensor | Sequence[int] | None,

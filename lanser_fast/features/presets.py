@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 
 WHISPER_SAMPLES = 480_000  # 30 s at 16 kHz: Whisper pads every clip to this many samples
+DEFAULT_PRESET = "whisper-80"  # what `features` computes unless told: the features Whisper reads
 
 
 @dataclass(frozen=True)
@@ -92,3 +93,11 @@ def get_preset(preset: str | Preset) -> Preset:
 def whisper_preset(n_mels: int) -> Preset:
     """The Whisper preset for a model with ``n_mels`` mel bins (80, or 128 for large-v3)."""
     return get_preset(f"whisper-{n_mels}")
+
+
+def output_frames(lengths, preset: Preset):
+    """(B,) int64 torch tensor: the frame counts of clips of ``lengths`` samples (every
+    backend's output width)."""
+    import torch  # the backends have it loaded; presets alone need no torch
+
+    return torch.tensor([preset.n_frames(int(n)) for n in lengths], dtype=torch.int64)

@@ -38,8 +38,7 @@ import numpy as np
 import torch
 
 from lanser_fast.features.filters import hann_window, mel_filters
-from lanser_fast.features.logmel import output_frames
-from lanser_fast.features.presets import Preset
+from lanser_fast.features.presets import Preset, output_frames
 
 MIN_DOT = 16  # tl.dot needs every dimension >= 16
 

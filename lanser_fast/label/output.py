@@ -15,11 +15,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from lanser_fast.asr.corpus import done_inputs
-from lanser_fast.audio.corpus import RUN_SIDECAR
 from lanser_fast.label.config import LabelConfig
 from lanser_fast.manifest import write_json_atomic
 from lanser_fast.manifest.writer import remove_leftovers
+from lanser_fast.runs import RUN_SIDECAR, done_inputs
 
 LOCK_NAME = ".lock"
 

@@ -17,17 +17,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Iterable, Iterator
 
-from lanser_fast.asr.corpus import (
-    IN_FLIGHT_PER_THREAD,
-    FileRows,
-    decode_threads_for,
-    transcribed_files,
-    whole_file_row,
-)
-from lanser_fast.audio.corpus import load_item, ordered_map
+from lanser_fast.asr.corpus import IN_FLIGHT_PER_THREAD, transcribed_files
+from lanser_fast.audio import SAMPLE_RATE
 from lanser_fast.label.config import NLI_CHUNK, LabelConfig
 from lanser_fast.label.summary import LabelSummary
-from lanser_fast.manifest import Item, error_row
+from lanser_fast.manifest import Item, error_row, whole_file_row
+from lanser_fast.runs import FileRows, decode_threads_for, load_item, ordered_map
 
 MANIFEST_ASR = "manifest"  # asr_model of rows whose transcript came with the input
 _LABEL_COLUMNS = ("weak_label", "weak_score", "scores", "taxonomy", "prompt", "nli_model")
@@ -131,8 +126,6 @@ def score_rows(rows: list[dict], scorer, languages: tuple[str, ...] = ()) -> Non
 
 def _manifest_file(item: Item) -> FileRows:
     """The input's own transcript as its row (the audio decoded for its duration)."""
-    from lanser_fast.asr.vad import SAMPLE_RATE
-
     started = time.perf_counter()
     audio = load_item(item, SAMPLE_RATE)
     if isinstance(audio, dict):

@@ -10,10 +10,34 @@ prepare an offline cluster, run it on a machine with hub access with ``HF_HOME``
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from lanser_fast.label.config import LabelConfig
+from lanser_fast.manifest import Item
+from lanser_fast.runs import done_inputs
+
+
+@dataclass(frozen=True)
+class DryRun:
+    """What a ``label --dry-run`` found: inputs, manifest rows that will be error rows, inputs
+    already in the output folder."""
+
+    inputs: int
+    problems: int
+    done: int
+
+
+def dry_run(items: Iterable[Item], out_dir) -> DryRun:
+    """Count the inputs a run of ``items`` into ``out_dir`` would label (reads no audio)."""
+    done = done_inputs(out_dir)
+    total = problems = already = 0
+    for item in items:
+        total += 1
+        problems += item.problem is not None
+        already += item.id in done
+    return DryRun(total, problems, already)
 
 
 @dataclass(frozen=True)
@@ -25,11 +49,14 @@ class Prepared:
 
 def prepare_models(config: LabelConfig, *, export: bool = True) -> list[Prepared]:
     """Resolve, download, convert and export what ``config`` needs; raises a clear error for a
-    missing model (``WhisperModelError``, ``ModelNotFound``) or an unusable engine.
+    missing model (``WhisperModelError``, ``ModelNotFound``), taxonomy (``TaxonomyError``) or
+    an unusable engine.
     ``export=False`` (a dry run) stops after resolving: no NLI weights, no ONNX export."""
     from lanser_fast.nli.engines import resolve_engine
     from lanser_fast.nli.models import resolve_model
+    from lanser_fast.taxonomy import load_taxonomy
 
+    load_taxonomy(config.nli.taxonomy)  # a bad taxonomy fails before any download
     out = []
     if config.transcripts == "asr":
         from lanser_fast.asr.models import resolve_whisper

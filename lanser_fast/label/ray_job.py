@@ -18,13 +18,12 @@ from typing import Iterable
 
 import pyarrow as pa
 
-from lanser_fast.asr.transcriber import batched
-from lanser_fast.audio.corpus import skip_done
 from lanser_fast.label.config import LabelConfig
+from lanser_fast.label.corpus import FLUSH_S, SHARD_ROWS
 from lanser_fast.label.output import open_output
-from lanser_fast.label.run import FLUSH_S, SHARD_ROWS
 from lanser_fast.label.summary import LabelSummary
 from lanser_fast.manifest import RESULT_SCHEMA, Item, ShardWriter, stage_schema
+from lanser_fast.runs import batched, skip_done
 
 WINDOW_ITEMS = 4096  # inputs per Ray dataset
 ASR_BATCH_ITEMS = 16  # inputs per ASR actor call

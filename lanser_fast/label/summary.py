@@ -31,6 +31,12 @@ class LabelSummary:
         device_s = self.wall_s * self.devices
         return self.audio_s / device_s if device_s > 0 else 0.0
 
+    def progress_line(self) -> str:
+        """One line for a progress display: inputs, rows, audio, throughput, errors."""
+        return (f"{self.files:,} inputs, {self.rows:,} rows, {self.audio_s / 3600:.3f} audio-h, "
+                f"{self.audio_hours_per_device_hour:,.1f} audio-h/device-h, "
+                f"{sum(self.errors.values()):,} errors")
+
     def count(self, rows: list[dict], audio_s: float) -> None:
         """Account for the rows of one finished input."""
         self.files += 1

@@ -16,12 +16,15 @@ import queue
 import sys
 import threading
 import time
+from dataclasses import replace
 
-from lanser_fast.asr.transcriber import batched
-from lanser_fast.label.run import CHUNK_ITEMS, POLL_S, put_until, worker_config
+from lanser_fast.label.config import LabelConfig
 from lanser_fast.label.summary import LabelSummary
 from lanser_fast.manifest import error_text
+from lanser_fast.runs import MAX_DECODE_THREADS, batched
 
+CHUNK_ITEMS = 8  # inputs handed to a worker at a time
+POLL_S = 0.5
 _COUNTED = ("error", "error_stage", "duration_s", "asr_flags", "weak_label")
 
 
@@ -57,6 +60,44 @@ def run_workers(todo, out_dir, config, processes: int, gpu: bool, summary: Label
             proc.join(timeout=5)
             if proc.is_alive():
                 proc.kill()
+
+
+def check_placement(workers: int, gpus: int, ray: str | None) -> None:
+    """Raise ValueError unless the worker layout can run here: ``--gpus N`` needs N CUDA devices
+    that both CTranslate2 and torch see; ``--ray`` schedules workers itself."""
+    if ray is not None and (gpus or workers > 1):
+        raise ValueError("--ray schedules workers on the cluster itself; drop --workers/--gpus")
+    if not gpus:
+        return
+    import ctranslate2
+    import torch
+
+    seen = min(ctranslate2.get_cuda_device_count(), torch.cuda.device_count())
+    if gpus > seen:
+        raise ValueError(f"--gpus {gpus}, but this machine has {seen} CUDA device(s) usable by "
+                         f"CTranslate2 and torch; use --gpus {seen}"
+                         + (" or --workers N on CPU" if not seen else ""))
+
+
+def worker_config(config: LabelConfig, processes: int, gpu: bool) -> LabelConfig:
+    """One worker's share of the machine: its GPU whole, or ``cores / processes`` threads."""
+    if gpu:
+        return config
+    cores = max(1, (os.cpu_count() or 1) // processes)
+    return replace(config, asr=replace(config.asr, threads=config.asr.threads or cores),
+                   nli=replace(config.nli, threads=config.nli.threads or cores),
+                   decode_threads=config.decode_threads or min(MAX_DECODE_THREADS, cores))
+
+
+def put_until(q, value, stop: threading.Event) -> bool:
+    """``q.put(value)`` that gives up when ``stop`` is set; whether it was put."""
+    while not stop.is_set():
+        try:
+            q.put(value, timeout=POLL_S)
+            return True
+        except queue.Full:
+            continue
+    return False
 
 
 def _feed(todo, tasks, processes: int, stop: threading.Event) -> None:

@@ -15,18 +15,24 @@ inputs: the path relative to the folder), plus ``#2``, ``#3`` ... for repeats.
 from __future__ import annotations
 
 import csv
-import gzip
-import io
 import json
 import math
 import os
 import posixpath
 import tarfile
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, Iterator, Sequence
 
-from lanser_fast.audio import AUDIO_EXTENSIONS, SAMPLE_RATE, Audio, load_audio
-from lanser_fast.audio.errors import MissingFileError, UnreadableFileError
+from lanser_fast.audio import AUDIO_EXTENSIONS
+from lanser_fast.manifest.items import (
+    Item,
+    ManifestError,
+    is_url,
+    jsonl_lines,
+    open_binary,
+    open_text,
+)
+from lanser_fast.manifest.lhotse_io import CutsSource, is_cuts_manifest
 
 MANIFEST_COLUMNS = ("path", "id", "offset_s", "duration_s", "transcript", "label")
 PARQUET_BATCH_ROWS = 256  # rows per Parquet read: embedded audio makes rows large
@@ -37,39 +43,7 @@ _LHOTSE_CUTS = ".jsonl.gz"  # a Lhotse CutSet (lhotse_io); a .jsonl is sniffed f
 _TRANSCRIPT_ALIASES = ("transcript", "text", "sentence")  # HF datasets name it "text"
 
 
-class ManifestError(ValueError):
-    """An input that cannot be read at all; raised before any work starts."""
 
-    def __init__(self, source: str, reason: str):
-        self.source = source
-        self.reason = reason
-        super().__init__(f"{source}: {reason}")
-
-
-@dataclass(frozen=True)
-class Item:
-    """One unit of work: a whole file, a region of a file, or embedded audio bytes."""
-
-    id: str  # unique within a run, stable across runs of the same inputs
-    path: str  # file path or URL; for embedded audio "<container>/<member or row name>"
-    offset_s: float | None = None  # region start (None: from the start)
-    duration_s: float | None = None  # region length (None: to the end)
-    transcript: str | None = None  # a transcript shipped with the input, if any
-    label: str | None = None  # a label shipped with the input, if any
-    data: bytes | None = None  # embedded audio (Parquet bytes column, tar member)
-    problem: str | None = None  # why this row cannot be processed (manifest error row)
-
-    def load_audio(self, sample_rate: int = SAMPLE_RATE) -> Audio:
-        """Decode this item's audio (region applied) to mono float32 at ``sample_rate``."""
-        if self.problem:
-            raise ValueError(self.problem)
-        kwargs = dict(offset_s=self.offset_s or 0.0, duration_s=self.duration_s,
-                      sample_rate=sample_rate, name=self.path)
-        if self.data is not None:
-            return load_audio(self.data, **kwargs)
-        if _is_url(self.path):
-            return load_audio(_read_url(self.path), **kwargs)
-        return load_audio(self.path, **kwargs)
 
 
 class Inputs:
@@ -117,7 +91,7 @@ def _sources_for(spec: str) -> list["_Source"]:
             raise ManifestError(spec, "the pattern matches nothing")
         proto = _protocol_prefix(spec)
         return [s for m in matches for s in _sources_for(proto + m if proto else m)]
-    if _is_url(spec):
+    if is_url(spec):
         fs, path = _fs(spec)
         if not fs.exists(path):
             raise ManifestError(spec, "no such file or folder")
@@ -130,9 +104,6 @@ def _sources_for(spec: str) -> list["_Source"]:
         return [_FolderSource(spec)]
     lower = spec.lower()
     if lower.endswith(_LHOTSE_CUTS) or lower.endswith(_JSONL):
-        # Imported here: lhotse_io imports Item from this module.
-        from lanser_fast.manifest.lhotse_io import CutsSource, is_cuts_manifest
-
         if is_cuts_manifest(spec):
             return [CutsSource(spec)]
     if lower.endswith(_JSONL):
@@ -174,7 +145,7 @@ class _FolderSource(_Source):
     """
 
     def items(self) -> Iterator[Item]:
-        if _is_url(self.spec):
+        if is_url(self.spec):
             fs, root = _fs(self.spec)
             proto = _protocol_prefix(self.spec)
             names = sorted(fs.find(root, withdirs=False))
@@ -198,7 +169,7 @@ class _TableSource(_Source):
     """Shared row → Item logic of the JSONL, CSV and Parquet manifests."""
 
     def _base(self) -> str:
-        if _is_url(self.spec):
+        if is_url(self.spec):
             return self.spec.rsplit("/", 1)[0]
         return os.path.dirname(os.path.abspath(self.spec))
 
@@ -226,9 +197,9 @@ class _TableSource(_Source):
         )
 
     def _resolve(self, path: str) -> str:
-        if _is_url(path) or os.path.isabs(path):
+        if is_url(path) or os.path.isabs(path):
             return path
-        if _is_url(self.spec):
+        if is_url(self.spec):
             return f"{self._base()}/{path}"
         return os.path.join(self._base(), path)
 
@@ -290,7 +261,7 @@ class _ParquetSource(_TableSource):
         import pyarrow.parquet as pq
 
         try:
-            return pq.ParquetFile(_open_binary(self.spec))
+            return pq.ParquetFile(open_binary(self.spec))
         except Exception as exc:  # noqa: BLE001 - any reader failure means "not readable"
             raise ManifestError(self.spec, f"not a readable Parquet file ({exc})") from None
 
@@ -343,7 +314,7 @@ class _TarSource(_Source):
 
     def validate(self) -> None:
         try:
-            with _open_binary(self.spec) as fh, tarfile.open(fileobj=fh, mode="r|*") as tar:
+            with open_binary(self.spec) as fh, tarfile.open(fileobj=fh, mode="r|*") as tar:
                 next(iter(tar), None)
         except (tarfile.TarError, OSError, EOFError) as exc:
             raise ManifestError(self.spec, f"not a readable tar shard ({exc})") from None
@@ -354,7 +325,7 @@ class _TarSource(_Source):
             if stem.lower().endswith(stem_):
                 stem = stem[: -len(stem_)]
                 break
-        with _open_binary(self.spec) as fh, tarfile.open(fileobj=fh, mode="r|*") as tar:
+        with open_binary(self.spec) as fh, tarfile.open(fileobj=fh, mode="r|*") as tar:
             key, group = None, {}
             try:
                 for member in tar:
@@ -402,16 +373,6 @@ class _TarSource(_Source):
 # ----------------------------------------------------------------------------- helpers
 
 
-def jsonl_lines(spec: str) -> Iterator[tuple[str, str]]:
-    """``("<spec>:<line number>", line)`` for each non-blank line of a JSONL file."""
-    with open_text(spec) as fh:
-        for number, line in enumerate(fh, 1):
-            if line.strip():
-                yield f"{spec}:{number}", line
-
-
-def _is_url(spec: str) -> bool:
-    return "://" in spec
 
 
 def _fs(spec: str):
@@ -421,40 +382,10 @@ def _fs(spec: str):
 
 
 def _protocol_prefix(spec: str) -> str:
-    return spec.split("://", 1)[0] + "://" if _is_url(spec) else ""
+    return spec.split("://", 1)[0] + "://" if is_url(spec) else ""
 
 
-def _read_url(url: str) -> bytes:
-    import fsspec
 
-    try:
-        with fsspec.open(url, "rb") as fh:
-            return fh.read()
-    except FileNotFoundError:
-        raise MissingFileError(url, "no such file") from None
-    except PermissionError:
-        raise UnreadableFileError(url, "permission denied") from None
-    except OSError as exc:
-        raise UnreadableFileError(url, str(exc)) from None
-
-
-def _open_binary(spec: str):
-    try:
-        if _is_url(spec):
-            import fsspec
-
-            return fsspec.open(spec, "rb").open()
-        return open(spec, "rb")
-    except OSError as exc:
-        raise ManifestError(spec, f"cannot open ({exc.strerror or exc})") from None
-
-
-def open_text(spec: str):
-    """A manifest as text (UTF-8, BOM dropped; gzip-compressed when it ends in ``.gz``)."""
-    raw = _open_binary(spec)
-    if spec.lower().endswith(".gz"):
-        raw = gzip.GzipFile(fileobj=raw, mode="rb")
-    return io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
 
 
 def _ext(name: str) -> str:

@@ -18,7 +18,7 @@ import importlib.util
 import json
 from typing import Any, Iterator
 
-from lanser_fast.manifest.inputs import Item, ManifestError, jsonl_lines
+from lanser_fast.manifest.items import Item, ManifestError, jsonl_lines
 
 LHOTSE_INSTALL_HINT = "pip install 'lanser-fast[lhotse]'"
 CUTS_GZ_SUFFIX = ".jsonl.gz"  # always read as a Lhotse manifest

@@ -13,10 +13,10 @@ from typing import Sequence
 
 from lanser_fast.metrics import score
 from lanser_fast.nli.scorer import EntailmentScorer, ScoreConfig
-from lanser_fast.taxonomy import Taxonomy, load_taxonomy
+from lanser_fast.taxonomy import DEFAULT_TEMPLATE, Taxonomy, load_taxonomy
 
 TEMPLATES = (
-    "The emotion of the conversation is {}.",  # LanSER's choice
+    DEFAULT_TEMPLATE,  # LanSER's choice
     "This person feels {}.",
     "The speaker is {}.",
     "This text expresses {}.",
@@ -46,6 +46,9 @@ def gold_space(taxonomy: Taxonomy, golds: Sequence[str]) -> str:
 
 def evaluate_templates(config: ScoreConfig, texts: Sequence[str], golds: Sequence[str],
                        templates: Sequence[str] = TEMPLATES) -> list[TemplateResult]:
+    bad = [t for t in templates if "{}" not in t]
+    if bad:
+        raise ValueError(f"templates need a '{{}}' for the label: {bad}")
     taxonomy = load_taxonomy(config.taxonomy)
     space = gold_space(taxonomy, golds)  # before any model loads
     first = EntailmentScorer(replace(config, template=templates[0]), taxonomy=taxonomy)
@@ -58,6 +61,19 @@ def evaluate_templates(config: ScoreConfig, texts: Sequence[str], golds: Sequenc
             predicted = [first.taxonomy.to_coarse(p) if p else None for p in predicted]
         results.append(_metrics(template, predicted, list(golds)))
     return results
+
+
+def results_table(results: Sequence[TemplateResult], n_texts: int, config: ScoreConfig):
+    """The evaluation as a rich table: template, accuracy, unweighted recall."""
+    from rich.table import Table
+
+    table = Table(title=f"{n_texts} labeled texts, taxonomy {config.taxonomy}, model "
+                        f"{config.model}")
+    for name in ("template", "accuracy", "unweighted recall"):
+        table.add_column(name)
+    for r in results:
+        table.add_row(r.template, f"{r.accuracy:.3f}", f"{r.unweighted_recall:.3f}")
+    return table
 
 
 def _metrics(template: str, predicted: list[str | None], golds: list[str]) -> TemplateResult:

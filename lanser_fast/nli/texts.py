@@ -17,6 +17,8 @@ from typing import Iterator
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from lanser_fast.manifest.schema import stage_schema
+
 CHUNK = 1024  # texts read, scored and written at a time
 
 
@@ -106,18 +108,9 @@ def _kind(spec: str) -> str:
                          "stdin)")
 
 
-SCORE_SCHEMA = pa.schema([
-    ("id", pa.string()),
-    ("text", pa.string()),
-    ("weak_label", pa.string()),
-    ("weak_score", pa.float32()),
-    ("scores", pa.list_(pa.float32())),  # taxonomy order
-    ("top_k", pa.list_(pa.struct([("label", pa.string()), ("score", pa.float32())]))),
-    ("reason", pa.string()),  # why there is no scored label (empty transcript)
-    ("taxonomy", pa.string()),
-    ("prompt", pa.string()),
-    ("nli_model", pa.string()),
-])
+
+
+SCORE_SCHEMA = stage_schema("score")
 
 
 class ScoreWriter:

@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lanser_fast.data.crops import InputConfig
-from lanser_fast.models import ModelConfig, SpectrogramResNet, build_model
+from lanser_fast.data.input_config import InputConfig
+from lanser_fast.models import ModelConfig
+from lanser_fast.models.resnet import SpectrogramResNet, build_model
 
 FORMAT = 1
 LAST, BEST = "last.pt", "best.pt"
@@ -47,6 +48,12 @@ def save(path: str | os.PathLike, **content) -> Path:
         os.fsync(fh.fileno())
     os.replace(tmp, path)
     return path
+
+
+def is_checkpoint(path: str | os.PathLike) -> bool:
+    """Whether ``path`` names a checkpoint: a ``.pt`` file, or a run folder holding one."""
+    path = Path(path)
+    return path.suffix == ".pt" or (path / LAST).is_file() or (path / BEST).is_file()
 
 
 def load(path: str | os.PathLike) -> dict:

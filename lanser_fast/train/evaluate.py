@@ -14,13 +14,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lanser_fast.data.crops import InputConfig
 from lanser_fast.data.examples import LabeledSet
+from lanser_fast.data.input_config import InputConfig
 from lanser_fast.data.loader import EvalItems, eval_loader
 from lanser_fast.metrics import Scores, score
-from lanser_fast.models import SpectrogramResNet
+from lanser_fast.models.resnet import SpectrogramResNet
 from lanser_fast.train import checkpoint as ckpt
-from lanser_fast.train.config import Runtime, TrainConfig, resolve_runtime
+from lanser_fast.train.config import TrainConfig
+from lanser_fast.train.runtime import Runtime, resolve_runtime
 
 
 def inference_model(state: dict, device: torch.device,

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from lanser_fast.data.examples import LabeledSet
-from lanser_fast.data.splits import make_split
+from lanser_fast.data.splits import N_FOLDS, make_split
 from lanser_fast.train.runs import RunSetup, finetune_and_test
 
 STARTS = ("scratch", "pretrained")
@@ -36,7 +36,7 @@ class Cell:
 
 def label_efficiency(data: LabeledSet, out_dir: str | os.PathLike, *,
                      init: str | os.PathLike, setup: RunSetup,
-                     fractions, seeds, fold: int | None, n_folds: int = 5,
+                     fractions, seeds, fold: int | None, n_folds: int = N_FOLDS,
                      split_seed: int = 0, progress: bool = True,
                      on_cell=None) -> list[Cell]:
     """Run every cell (resuming finished ones) and write the table and plot into ``out_dir``.

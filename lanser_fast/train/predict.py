@@ -14,9 +14,9 @@ import numpy as np
 import torch
 
 from lanser_fast.audio import SAMPLE_RATE, AudioError
-from lanser_fast.data.crops import InputConfig
+from lanser_fast.data.input_config import InputConfig
 from lanser_fast.data.loader import window_features
-from lanser_fast.train.config import Runtime
+from lanser_fast.train.runtime import Runtime
 
 MIN_WINDOW_S = 0.1  # a trailing window shorter than this is merged into the previous one
 

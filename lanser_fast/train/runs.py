@@ -12,15 +12,20 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from lanser_fast.data.crops import InputConfig
 from lanser_fast.data.examples import LabeledSet
+from lanser_fast.data.input_config import InputConfig
 from lanser_fast.data.splits import Split, label_fraction
-from lanser_fast.metrics import Scores, plot_confusion, write_confusion_csv
+from lanser_fast.metrics import Scores, plot_confusion, score, write_confusion_csv
 from lanser_fast.models import ModelConfig
 from lanser_fast.train import checkpoint as ckpt
 from lanser_fast.train.config import TrainConfig
 from lanser_fast.train.distributed import pick_device
-from lanser_fast.train.evaluate import evaluate_set, inference_model, write_predictions
+from lanser_fast.train.evaluate import (
+    evaluate_set,
+    inference_model,
+    utterance_logits,
+    write_predictions,
+)
 from lanser_fast.train.trainer import TrainResult, fit
 
 TEST_JSON = "test.json"
@@ -89,3 +94,43 @@ def finetune_and_test(split: Split, out_dir: str | os.PathLike, setup: RunSetup,
         "fraction": fraction, "train_examples": len(train), "seed": setup.train.seed,
         "init": None if init is None else str(init), "split": split.description})
     return result, record
+
+
+def checkpoint_logits(state: dict, data: LabeledSet, device, workers: int = 0):
+    """(n, n_classes) logits of the checkpoint ``state`` over ``data`` on ``device``."""
+    from lanser_fast.data.loader import EvalItems
+
+    model, runtime = inference_model(state, device)
+    return utterance_logits(model, EvalItems(list(data.examples), ckpt.input_config_from(state)),
+                            runtime, workers=workers)
+
+
+def evaluate_checkpoint(state: dict, data: LabeledSet, out_dir: Path, *, split: str, device,
+                        workers: int = 0) -> Scores:
+    """``evaluate``: WA, UA, recall and confusion of a checkpoint whose classes are ``data``'s,
+    with ``scores.json``, ``scores_confusion.csv/.png`` and ``scores_predictions.csv``."""
+    if list(state["classes"]) != list(data.classes):
+        raise ValueError(f"the model's classes ({', '.join(state['classes'][:8])}...) differ "
+                         f"from the data's ({', '.join(data.classes)}): use `lanser-fast "
+                         "zeroshot` to map them")
+    logits = checkpoint_logits(state, data, device, workers)
+    scores = score([ex.label for ex in data.examples], logits.argmax(axis=1), data.classes)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_predictions(data, logits, out_dir / "scores_predictions.csv")
+    write_scores(scores, out_dir, "scores", {"checkpoint": state["path"], "split": split})
+    return scores
+
+
+def zeroshot_checkpoint(state: dict, data: LabeledSet, out_dir: Path, *, taxonomy,
+                        split: str, device, workers: int = 0) -> Scores:
+    """``zeroshot``: a pre-trained model's classes mapped onto ``data``'s (by name, or by the
+    taxonomy's ``maps_to``), scored without fine-tuning; ``zeroshot.json`` + confusion."""
+    from lanser_fast.train.zeroshot import class_map, mapped_probabilities
+
+    matrix = class_map(tuple(state["classes"]), data.classes, taxonomy)
+    probs = mapped_probabilities(checkpoint_logits(state, data, device, workers), matrix)
+    scores = score([ex.label for ex in data.examples], probs.argmax(axis=1), data.classes)
+    write_scores(scores, out_dir, "zeroshot", {"checkpoint": state["path"], "split": split,
+                                               "taxonomy": None if taxonomy is None else
+                                               taxonomy.name})
+    return scores

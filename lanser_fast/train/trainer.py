@@ -24,14 +24,16 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from lanser_fast.data.crops import InputConfig
 from lanser_fast.data.examples import LabeledSet
+from lanser_fast.data.input_config import InputConfig
 from lanser_fast.data.loader import EpochPlan, TrainItems, audio_seconds, train_loader
-from lanser_fast.models import ModelConfig, SpectrogramResNet, build_model
+from lanser_fast.models import ModelConfig
+from lanser_fast.models.resnet import SpectrogramResNet, build_model
 from lanser_fast.train import checkpoint as ckpt
-from lanser_fast.train.config import Runtime, TrainConfig, lr_factor, resolve_runtime
+from lanser_fast.train.config import TrainConfig
 from lanser_fast.train.distributed import Dist, setup
 from lanser_fast.train.evaluate import evaluate_set
+from lanser_fast.train.runtime import Runtime, lr_factor, resolve_runtime
 
 METRICS_CSV = "metrics.csv"
 RUN_JSON = "run.json"

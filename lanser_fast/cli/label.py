@@ -1,0 +1,190 @@
+"""The weak-labeling job: ``label`` (one process, worker processes per device, or Ray) and
+``prepare`` (every model it needs, fetched and exported once)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from lanser_fast.cli import options as opt
+from lanser_fast.cli.base import (
+    AUDIO_INPUTS,
+    app,
+    comma_list,
+    open_inputs,
+    progress,
+    run_failures,
+    usage_errors,
+)
+
+PANEL = "Weak labeling"
+TRANSCRIPTS = typer.Option("asr", "--transcripts", help="asr (Whisper) or manifest (the inputs' "
+                                                        "transcript/text column; no ASR).")
+LANGUAGES = typer.Option(None, "--languages", help="Comma-separated language codes to label "
+                                                   "(en,de); other utterances get rows with "
+                                                   "the reason.")
+CAP_TOKENS = typer.Option(None, "--cap-tokens-per-s", min=0.1, help="Also stop decoding at this "
+                          "many tokens per second of audio.")
+ASR_BATCH = typer.Option(0, "--asr-batch-size", min=0, help=opt.ASR_BATCH_HELP)
+WORKERS = typer.Option(1, "--workers", min=1, help="CPU: worker processes sharing the cores.")
+GPUS = typer.Option(0, "--gpus", min=0, help="One worker process per GPU (0: no GPU workers).")
+RAY = typer.Option(None, "--ray", help="Run as a Ray Data job on the Ray cluster at this "
+                                       "address (auto, ray://host:10001, local).")
+FORCE = typer.Option(False, "--force", help="Resume into a folder written with other settings "
+                                            "(its rows keep theirs).")
+DRY_RUN = typer.Option(False, "--dry-run", help="Check inputs, models and the output folder, "
+                                                "say what would run, and stop.")
+
+
+@app.command(rich_help_panel=PANEL)
+def label(
+    inputs: List[str] = typer.Argument(..., help=AUDIO_INPUTS[:-1] + ", or a Lhotse cuts "
+                                                                     "manifest (.jsonl.gz)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder of Parquet shards, one row "
+                             "per utterance or failed input (see README: Output of label), plus "
+                             "_run.json. Re-running resumes."),
+    asr_model: str = opt.ASR_MODEL, nli_model: str = opt.NLI_MODEL,
+    taxonomy: str = opt.TAXONOMY, template: str = opt.TEMPLATE,
+    multi_label: bool = opt.MULTI_LABEL, transcripts: str = TRANSCRIPTS,
+    languages: Optional[str] = LANGUAGES, language: Optional[str] = opt.LANGUAGE,
+    max_new_tokens: int = opt.MAX_NEW_TOKENS, cap_tokens_per_s: Optional[float] = CAP_TOKENS,
+    asr_batch_size: int = ASR_BATCH, compute_type: str = opt.COMPUTE_TYPE, engine: str = opt.ENGINE,
+    precision: str = opt.PRECISION, empty: str = opt.EMPTY, workers: int = WORKERS,
+    gpus: int = GPUS, ray: Optional[str] = RAY, force: bool = FORCE, dry_run: bool = DRY_RUN,
+) -> None:
+    """Transcripts and weak emotion labels of a corpus: the LanSER labeling job.
+
+    Whisper (batched across files, VAD for long audio) then NLI entailment over the taxonomy.
+    Every input yields its utterance rows or one error row; re-running resumes after any crash.
+    """
+    from lanser_fast.asr.whisper_decode import DecodeOptions
+    from lanser_fast.label.output import OutputError, open_output
+    from lanser_fast.label.workers import WorkerError, check_placement
+
+    base = _base_config(engine, precision)
+    with usage_errors(ValueError):
+        config = replace(
+            base, transcripts=transcripts, languages=comma_list(languages),
+            asr=replace(base.asr, model=asr_model, compute_type=compute_type,
+                        batch_size=asr_batch_size,
+                        decode=DecodeOptions(language=language, max_new_tokens=max_new_tokens,
+                                             token_rate_cap=cap_tokens_per_s)),
+            nli=replace(base.nli, model=nli_model, taxonomy=taxonomy, template=template,
+                        multi_label=multi_label, empty=opt.empty_label(empty)))
+    with usage_errors(ValueError, hint="--workers/--gpus/--ray"):
+        check_placement(workers, gpus, ray)
+    items = open_inputs(inputs)
+    with usage_errors(OutputError, hint="--out"):
+        open_output(out, config, force=force, dry_run=True).release()
+    prepared = _prepare(config, export=not dry_run)
+    if ray is not None:
+        from lanser_fast.label.ray_job import RayUnavailable, connect
+
+        with usage_errors(RayUnavailable, hint="--ray"):
+            connect(ray)
+    if dry_run:
+        return _echo_dry_run(items, out, config, prepared, workers, gpus, ray)
+    with run_failures(WorkerError, OutputError, prefix="label"), \
+            progress("label", counted=False, line="loading models") as update:
+        summary = _run(items, out, config, workers, gpus, ray, force,
+                       lambda s: update(line=s.progress_line()))
+    from rich.console import Console
+
+    from lanser_fast.label.report import summary_tables
+
+    console = Console(width=120)
+    for table in summary_tables(summary, str(out)):
+        console.print(table)
+
+
+@app.command(rich_help_panel=PANEL)
+def prepare(
+    asr_model: str = opt.ASR_MODEL, nli_model: str = opt.NLI_MODEL,
+    engine: str = typer.Option("auto", "--engine", help="NLI engine the runs will use (its "
+                                                        "export is built now)."),
+    precision: str = typer.Option("auto", "--precision", help="NLI precision (int8 builds the "
+                                                              "quantized export too)."),
+    transcripts: str = TRANSCRIPTS,
+) -> None:
+    """Download, convert and export every model a label run needs, once, under file locks.
+
+    Run it before starting N workers or a cluster job. For an offline cluster: run it where the
+    hub is reachable with HF_HOME and LANSER_FAST_CACHE set to one folder, copy that folder, and
+    set the same variables plus HF_HUB_OFFLINE=1 on the cluster.
+    """
+    from lanser_fast.cache import cache_root
+
+    base = _base_config(engine, precision)
+    with usage_errors(ValueError):
+        config = replace(base, transcripts=transcripts,
+                         asr=replace(base.asr, model=asr_model),
+                         nli=replace(base.nli, model=nli_model))
+    for entry in _prepare(config):
+        typer.echo(f"{entry.what}: {entry.model} -> {entry.where}")
+    typer.echo(f"caches: HF_HOME={os.environ.get('HF_HOME', '~/.cache/huggingface')} "
+               f"LANSER_FAST_CACHE={cache_root()}")
+
+
+def _base_config(engine: str, precision: str):
+    """The default ``LabelConfig`` with the NLI engine and precision checked and set."""
+    from lanser_fast.label.config import LabelConfig
+    from lanser_fast.nli.engines import EngineUnavailable, resolve_engine
+
+    with usage_errors(EngineUnavailable, hint="--engine/--precision"):
+        resolve_engine(engine, precision)
+    defaults = LabelConfig()
+    return replace(defaults, nli=replace(defaults.nli, engine=engine, precision=precision))
+
+
+def _prepare(config, export: bool = True) -> list:
+    """Every model resolved (downloaded, converted, exported) before any input is read."""
+    from lanser_fast.asr.models import WhisperModelError
+    from lanser_fast.label.prepare import prepare_models
+    from lanser_fast.nli.models import ModelNotFound
+    from lanser_fast.taxonomy import TaxonomyError
+
+    with usage_errors((WhisperModelError, "--asr-model"), (ModelNotFound, "--nli-model"),
+                      (TaxonomyError, "--taxonomy")):
+        return prepare_models(config, export=export)
+
+
+def _run(items, out, config, workers, gpus, ray, force, on_progress):
+    """The run itself: a Ray job, or here (one process: its models loaded first, so a bad
+    setting fails as a usage error before the output folder is touched)."""
+    if ray is not None:
+        from lanser_fast.label.ray_job import label_with_ray
+
+        return label_with_ray(items, out, config, address=ray, force=force,
+                              on_progress=on_progress)
+    from lanser_fast.label.corpus import label_corpus
+    from lanser_fast.label.pipeline import Labeler
+
+    labeler = None
+    if workers == 1 and not gpus:
+        with usage_errors(ValueError):
+            labeler = Labeler(config)
+    try:
+        return label_corpus(items, out, config, workers=workers, gpus=gpus, force=force,
+                            labeler=labeler, on_progress=on_progress)
+    finally:
+        if labeler is not None:
+            labeler.close()
+
+
+def _echo_dry_run(items, out, config, prepared, workers, gpus, ray) -> None:
+    from lanser_fast.label.prepare import dry_run
+
+    plan = dry_run(items, out)
+    typer.echo(f"dry run: {plan.inputs} inputs ({plan.problems} manifest rows that will be error "
+               f"rows), {plan.done} already in {out}, {plan.inputs - plan.done} to label")
+    for entry in prepared:
+        typer.echo(f"  {entry.what}: {entry.model} -> {entry.where}")
+    where = f"Ray cluster {ray}" if ray else (f"{gpus} GPU worker(s)" if gpus else
+                                               f"{workers} CPU worker process(es)")
+    typer.echo(f"  would run on {where}; taxonomy {config.nli.taxonomy}, prompt "
+               f"{config.nli.template!r}, transcripts from {config.transcripts}")
+
