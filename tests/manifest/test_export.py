@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import sine
 
 from lanser_fast.manifest import (
     RESULT_SCHEMA,
@@ -20,6 +19,7 @@ from lanser_fast.manifest import (
 )
 from lanser_fast.manifest import export as export_mod
 from lanser_fast.manifest.export import ExportSummary, export_results
+from tests.helpers import sine
 
 RATE = 16000
 FLOAT32_COLUMNS = ("asr_avg_logprob", "no_speech_prob", "weak_score")

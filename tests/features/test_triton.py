@@ -104,7 +104,7 @@ else:
 
     def test_interpreted_cases_in_a_fresh_process():
         env = {**os.environ, "TRITON_INTERPRET": "1", "LANSER_TRITON_INTERPRETER_CHILD": "1"}
-        root = Path(__file__).resolve().parents[1]
+        root = Path(__file__).resolve().parents[2]
         child = subprocess.run(
             [sys.executable, "-m", "pytest", __file__, "-k", "interpreted", "-q", "-rA",
              "-p", "no:cacheprovider"],

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import pipeline_scores
 
 from lanser_fast.nli.models import ModelNotFound
 from lanser_fast.nli.scorer import EMPTY_REASON, EntailmentScorer, ScoreConfig
 from lanser_fast.nli.semantics import LabelMapError, label_scores, nli_indices
+from tests.helpers import pipeline_scores
 
 TOL = 1e-5
 MODELS = ["FacebookAI/roberta-large-mnli", "facebook/bart-large-mnli",

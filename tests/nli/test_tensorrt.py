@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import pipeline_scores
 
 from lanser_fast.nli.scorer import EntailmentScorer, ScoreConfig
+from tests.helpers import pipeline_scores
 
 pytestmark = [pytest.mark.usefixtures("lanser_cache"), pytest.mark.requires_cuda,
               pytest.mark.requires_tensorrt]

@@ -12,7 +12,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import soundfile as sf
-from conftest import sine
 
 from lanser_fast.audio import NotAFileError
 from lanser_fast.manifest import (
@@ -24,6 +23,7 @@ from lanser_fast.manifest import (
     read_results,
     stage_schema,
 )
+from tests.helpers import sine
 
 
 @pytest.fixture()

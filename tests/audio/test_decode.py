@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 import soundfile as sf
 import soxr
-from conftest import sine
 
 from lanser_fast.audio import (
     FLAG_REGION_PAST_END,
@@ -25,6 +24,7 @@ from lanser_fast.audio import (
     load_audio,
 )
 from lanser_fast.audio import decode as decode_mod
+from tests.helpers import sine
 
 LOSSLESS_TOL = {  # max abs error of a round trip = the format's quantization step
     "PCM_U8": 1 / 128, "PCM_16": 1 / 32768, "PCM_24": 2.0**-23, "PCM_32": 2.0**-31,

@@ -24,7 +24,7 @@ PLANTED = textwrap.dedent("""
 
 def _run_pytest(tmp_path, source):
     (tmp_path / "test_planted.py").write_text(source)
-    ours = Path(__file__).with_name("conftest.py")
+    ours = Path(__file__).resolve().parents[1] / "conftest.py"
     (tmp_path / "conftest.py").write_text(textwrap.dedent(f"""
         import importlib.util
         spec = importlib.util.spec_from_file_location("lanser_tests_conftest", {str(ours)!r})

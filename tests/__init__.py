@@ -1,0 +1,1 @@
+"""lanser-fast tests, one package per package of lanser_fast."""

@@ -1,0 +1,63 @@
+"""``lanser-fast label``, ``prepare`` and ``export`` through the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from lanser_fast.cli import app
+from lanser_fast.manifest import read_results
+from tests.label.common import NEW_TOKENS, NLI, WHISPER
+
+
+def test_cli_fails_before_any_work_and_labels_a_folder(hub_models, corpus, tmp_path):
+    runner = CliRunner(env={"COLUMNS": "400"})
+    base = ["label", str(corpus), "--asr-model", WHISPER, "--nli-model", NLI,
+            "--max-new-tokens", str(NEW_TOKENS)]
+    no_path = tmp_path / "bad.csv"
+    no_path.write_text("file,text\na.wav,hello\n")
+    result = runner.invoke(app, ["label", str(no_path), "--out", str(tmp_path / "o1")])
+    assert result.exit_code == 2 and "no 'path' column" in result.output
+    result = runner.invoke(app, [*base[:2], "--asr-model", "no-such/whisper", "--nli-model",
+                                 NLI, "--out", str(tmp_path / "o2")])
+    assert result.exit_code == 2 and "--asr-model" in result.output
+    result = runner.invoke(app, [*base[:4], "--nli-model", "no-such/nli",
+                                 "--out", str(tmp_path / "o3")])
+    assert result.exit_code == 2 and "--nli-model" in result.output
+    result = runner.invoke(app, [*base, "--out", str(tmp_path / "o4"), "--ray", "auto"],
+                           env={"COLUMNS": "400", "RAY_ADDRESS": ""})
+    assert result.exit_code == 2 and "--ray" in result.output and "ray start" in result.output
+    assert not list(tmp_path.glob("o*/part-*"))
+
+    result = runner.invoke(app, ["prepare", "--asr-model", WHISPER, "--nli-model", NLI])
+    assert result.exit_code == 0, result.output
+    prepared = dict(line.split(": ", 1) for line in result.output.splitlines()[:3])
+    assert set(prepared) == {"whisper", "nli", "onnx"}
+    assert prepared["onnx"].endswith("model.onnx") and \
+        Path(prepared["onnx"].split(" -> ")[1]).is_file()
+
+    out = tmp_path / "out"
+    result = runner.invoke(app, [*base, "--out", str(out), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "8 inputs" in result.output and not list(out.glob("part-*"))
+    result = runner.invoke(app, [*base, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "rows written" in result.output and "weak labels" in result.output
+    assert len(read_results(out)) == 8
+    result = runner.invoke(app, [*base, "--out", str(out), "--taxonomy", "ekman7"])
+    assert result.exit_code == 2 and "other settings" in result.output
+    result = runner.invoke(app, [*base, "--out", str(out)])
+    assert result.exit_code == 0 and "8" in result.output  # resumed: all done
+
+    exported = tmp_path / "labels.jsonl"
+    result = runner.invoke(app, ["export", str(out), "--out", str(exported)])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in exported.read_text().splitlines()]
+    assert {r["id"] for r in lines} == {r["id"] for r in read_results(out).to_pylist()}
+    result = runner.invoke(app, ["export", str(out), "--out", str(tmp_path / "cuts.jsonl.gz")])
+    assert result.exit_code == 0, result.output
+    from lhotse import load_manifest
+
+    assert len(load_manifest(tmp_path / "cuts.jsonl.gz")) == 8

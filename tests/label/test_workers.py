@@ -1,0 +1,36 @@
+"""Worker processes: several CPU workers, one worker per GPU, same rows as one process."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from lanser_fast.label.corpus import label_corpus
+from lanser_fast.manifest import open_inputs
+from tests.label.common import label_config, rows_of, same_rows
+
+
+def test_two_workers_give_the_same_rows(baseline, corpus, tmp_path):
+    out = tmp_path / "out"
+    summary = label_corpus(open_inputs([str(corpus)]), out, label_config(), workers=2)
+    same_rows(rows_of(out), baseline)
+    assert summary.files == 8 and summary.rows == 8
+    assert {p.name.split("-")[1] for p in out.glob("part-*.parquet")} <= {"w0", "w1"}
+    record = json.loads((out / "_run.json").read_text())
+    assert record["status"] == "done" and record["workers"] == 2
+    assert record["identity"]["nli"]["taxonomy"] == "goemotions28"
+
+
+@pytest.mark.requires_cuda
+def test_one_worker_per_gpu_labels_every_input(hub_models, corpus, tmp_path):
+    import torch
+
+    gpus = torch.cuda.device_count()
+    out = tmp_path / "out"
+    summary = label_corpus(open_inputs([str(corpus)]), out, label_config(), gpus=gpus)
+    rows = rows_of(out)
+    assert len(rows) == 8 and summary.devices == gpus
+    assert all(r["error"] is None and r["weak_label"] is not None for r in rows.values())
+    assert {p.name.split("-")[1] for p in out.glob("part-*.parquet")} <= \
+        {f"w{rank}" for rank in range(gpus)}
