@@ -86,7 +86,18 @@ class WhisperDecoder:
 
     def decode(self, features, durations: list[float] | None = None) -> list[Decoded]:
         """One result per row of the (B, n_mels, frames) batch, in order; ``durations`` (the
-        utterances' seconds) apply ``token_rate_cap``."""
+        utterances' seconds) apply ``token_rate_cap``.
+
+        A row's result does not depend on the other rows of its call: CTranslate2 computes a
+        batch of one with other kernels than larger batches (measured: float32 log-probs differ
+        in the 6th digit, which can flip a token), so a lone row is decoded beside a copy of
+        itself, like a row of any batch.
+        """
+        if len(features) == 1:
+            return self._decode(_twice(features), None if durations is None else durations * 2)[:1]
+        return self._decode(features, durations)
+
+    def _decode(self, features, durations: list[float] | None) -> list[Decoded]:
         import ctranslate2
 
         if not isinstance(features, np.ndarray) and features.device.type == "cuda":
@@ -127,3 +138,12 @@ class WhisperDecoder:
         detected = self.model.detect_language(encoded)
         return [(ranked[0][0][2:-2], float(ranked[0][1])) for ranked in detected]
 
+
+
+def _twice(features):
+    """A one-row batch as two copies of its row (numpy or torch, on its device)."""
+    if isinstance(features, np.ndarray):
+        return np.concatenate([features, features])
+    import torch
+
+    return torch.cat([features, features])
