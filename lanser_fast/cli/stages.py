@@ -200,21 +200,25 @@ def score(
     column: str = typer.Option("transcript", "--column", help="Text column of the inputs."),
     id_column: str = typer.Option("id", "--id-column", help="Id column (row number when "
                                                             "absent)."),
-    model: str = typer.Option(opt.NLI.model, "--model", help="NLI model: hub id or folder."),
+    model: Optional[str] = opt.TEXT_MODEL, labeler: str = opt.LABELER,
+    temperature: float = opt.TEMPERATURE,
     taxonomy: str = opt.TAXONOMY, template: str = opt.TEMPLATE, multi_label: bool = opt.MULTI_LABEL,
     engine: str = opt.ENGINE, precision: str = opt.PRECISION,
     top_k: int = typer.Option(opt.NLI.top_k, "--top-k", min=1, help="Labels kept in the top_k "
                                                                   "column."),
     empty: str = opt.EMPTY,
 ) -> None:
-    """Weak emotion labels for texts by textual entailment (the HF pipeline's scores, faster).
+    """Weak emotion labels for texts: by textual entailment (the HF pipeline's scores, faster)
+    or by embedding similarity.
 
     Each input text yields one row; empty texts get a row with the reason.
     """
     from lanser_fast.nli.corpus import score_texts
+    from lanser_fast.nli.embedding import EncoderNotFound
     from lanser_fast.nli.engines import EngineUnavailable, resolve_engine
+    from lanser_fast.nli.labelers import make_scorer
     from lanser_fast.nli.models import ModelNotFound
-    from lanser_fast.nli.scorer import EntailmentScorer, ScoreConfig
+    from lanser_fast.nli.scorer import ScoreConfig
     from lanser_fast.nli.texts import TextInputError, TextSource
     from lanser_fast.taxonomy import TaxonomyError
 
@@ -222,11 +226,14 @@ def score(
         resolve_engine(engine, precision)
     with usage_errors(TextInputError, hint="INPUTS"):
         sources = [TextSource(spec, column, id_column) for spec in inputs]
-    config = ScoreConfig(model=model, taxonomy=taxonomy, template=template,
-                         multi_label=multi_label, engine=engine, precision=precision,
-                         top_k=top_k, empty=opt.empty_label(empty))
-    with usage_errors(((ModelNotFound, TaxonomyError), "--model/--taxonomy"), ValueError):
-        scorer = EntailmentScorer(config)
+    with usage_errors(ValueError):
+        config = ScoreConfig(model=opt.text_model(model, labeler), taxonomy=taxonomy,
+                             template=template, multi_label=multi_label, engine=engine,
+                             precision=precision, top_k=top_k, empty=opt.empty_label(empty),
+                             labeler=labeler, temperature=temperature)
+    with usage_errors(((ModelNotFound, EncoderNotFound, TaxonomyError), "--model/--taxonomy"),
+                      ValueError):
+        scorer = make_scorer(config)
     with progress("score") as update:
         def on_chunk(s) -> None:
             update(completed=s.rows, line=f"{s.texts_per_s:.1f} texts/s, {s.pairs_per_s:.0f} "
@@ -251,7 +258,7 @@ def prompts(
     label_column: str = typer.Option("label", "--label-column", help="Gold label column: "
                                      "labels of the taxonomy, or of the coarser one it maps "
                                      "onto."),
-    model: str = typer.Option(opt.NLI.model, "--model", help="NLI model."),
+    model: Optional[str] = opt.TEXT_MODEL, labeler: str = opt.LABELER,
     taxonomy: str = typer.Option(opt.NLI.taxonomy, "--taxonomy", help="Taxonomy name or file."),
     engine: str = typer.Option(opt.NLI.engine, "--engine", help="auto, torch, onnxruntime or "
                                                               "tensorrt (experimental)."),
@@ -259,16 +266,15 @@ def prompts(
     """Accuracy and unweighted recall of prompt templates on labeled text (zero-shot)."""
     from rich.console import Console
 
-    from lanser_fast.nli.models import ModelNotFound
     from lanser_fast.nli.prompts import TEMPLATES, evaluate_templates, results_table
     from lanser_fast.nli.scorer import ScoreConfig
     from lanser_fast.nli.texts import TextInputError, TextSource
-    from lanser_fast.taxonomy import TaxonomyError
 
     with usage_errors(TextInputError, hint="LABELED"):
         rows = list(TextSource(str(labeled), column, None, label_column).rows())
-    config = ScoreConfig(model=model, taxonomy=taxonomy, engine=engine)
-    with usage_errors(ModelNotFound, TaxonomyError, ValueError):
+    config = ScoreConfig(model=opt.text_model(model, labeler), taxonomy=taxonomy, engine=engine,
+                         labeler=labeler)
+    with usage_errors(ValueError):
         results = evaluate_templates(config, [r["text"] for r in rows],
                                      [str(r["label"]) for r in rows], template or TEMPLATES)
     Console(width=200).print(results_table(results, len(rows), config))

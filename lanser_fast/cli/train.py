@@ -279,7 +279,8 @@ def baseline_majority(
 def baseline_text(
     data: str = typer.Argument(..., help=DATA_HELP),
     out: Path = typer.Option(..., "--out", "-o", help="Folder for text.json."),
-    nli_model: str = opt.NLI_MODEL,
+    nli_model: Optional[str] = opt.NLI_MODEL, labeler: str = opt.LABELER,
+    temperature: float = opt.TEMPERATURE,
     taxonomy: Optional[str] = typer.Option(None, "--taxonomy", help="The labeler's taxonomy: "
                                            "the data's own (default) or a file mapping onto it."),
     template: str = opt.TEMPLATE,
@@ -305,9 +306,11 @@ def baseline_text(
     if asr_model is not None:
         asr = TranscribeConfig(model=asr_model)
         asr = replace(asr, decode=replace(asr.decode, max_new_tokens=max_new_tokens))
+    with usage_errors(ValueError):
+        nli = replace(opt.NLI, model=opt.text_model(nli_model, labeler), labeler=labeler,
+                      temperature=temperature, taxonomy=tax, template=template)
     with usage_errors(ModelNotFound, WhisperModelError, TaxonomyError, ValueError):
-        result = text_baseline(dataset, replace(opt.NLI, model=nli_model, taxonomy=tax,
-                                                template=template), asr)
+        result = text_baseline(dataset, nli, asr)
     scores = result.pop("scores")
     write_scores(scores, out, "text", {**result, "split": split})
     typer.echo(f"{result['transcribed']} transcripts from Whisper, the rest from the dataset")

@@ -43,7 +43,8 @@ class LabelConfig:
                 key: asr[key] for key in ("model", "compute_type", "frontend", "decode", "vad",
                                           "guards")},
             "nli": {key: nli[key] for key in ("model", "taxonomy", "template", "multi_label",
-                                              "engine", "precision", "empty")},
+                                              "engine", "precision", "empty")
+                    + (() if self.nli.labeler == "entailment" else ("labeler", "temperature"))},
         }
 
     def as_dict(self) -> dict:

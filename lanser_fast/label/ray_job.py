@@ -152,10 +152,10 @@ class _NliStage:
     """Weak labels for a batch of rows (one scorer call)."""
 
     def __init__(self, config: LabelConfig):
-        from lanser_fast.nli.scorer import EntailmentScorer
+        from lanser_fast.nli.labelers import make_scorer
 
         self.languages = config.languages
-        self.scorer = EntailmentScorer(config.nli)
+        self.scorer = make_scorer(config.nli)
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         from lanser_fast.label.pipeline import score_rows

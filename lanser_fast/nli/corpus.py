@@ -1,9 +1,10 @@
 """``score_texts``: weak labels of every text of some text inputs into one output file.
 
 The text stage on its own, beside ``transcribe_corpus`` and ``label_corpus``: inputs are read in
-chunks (``TextSource``), each chunk is labeled by one ``EntailmentScorer`` call (distinct texts
-once, pairs bucketed by length) and written at once (``ScoreWriter``: Parquet or JSONL, renamed
-into place at the end). Every input text yields one row of the ``score`` columns of
+chunks (``TextSource``), each chunk is labeled by one call of the weak labeler
+(``labelers.make_scorer``: entailment or similarity; distinct texts once, batches bucketed by
+length) and written at once (``ScoreWriter``: Parquet or JSONL, renamed into place at the
+end). Every input text yields one row of the ``score`` columns of
 ``manifest.schema``; an empty text keeps its row, with the reason instead of a label.
 """
 
@@ -14,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from lanser_fast.nli.scorer import EntailmentScorer, ScoreStats, TranscriptScore
+from lanser_fast.nli.scorer import CachedScorer, ScoreStats, TranscriptScore
 from lanser_fast.nli.texts import ScoreWriter, TextSource
 
 
@@ -34,7 +35,7 @@ class ScoreSummary:
         return (self.stats.pairs if self.stats else 0) / max(self.wall_s, 1e-9)
 
 
-def score_texts(sources: Iterable[TextSource], out: str | Path, scorer: EntailmentScorer, *,
+def score_texts(sources: Iterable[TextSource], out: str | Path, scorer: CachedScorer, *,
                 on_chunk: Callable[[ScoreSummary], None] | None = None) -> ScoreSummary:
     """Label every text of ``sources`` into ``out`` (``.parquet``, else JSONL)."""
     summary = ScoreSummary(stats=scorer.stats, engine=scorer.engine.name)
@@ -53,7 +54,7 @@ def score_texts(sources: Iterable[TextSource], out: str | Path, scorer: Entailme
     return summary
 
 
-def score_row(row: dict, result: TranscriptScore, scorer: EntailmentScorer) -> dict:
+def score_row(row: dict, result: TranscriptScore, scorer: CachedScorer) -> dict:
     """One output row: the input's id and text, the weak label and every label's score."""
     return {
         "id": row["id"], "text": row["text"], "weak_label": result.label,

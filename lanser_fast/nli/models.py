@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from lanser_fast.nli.semantics import nli_indices
 
@@ -27,6 +28,7 @@ def resolve_model(name: str | os.PathLike) -> NliModelInfo:
     from transformers import AutoConfig
 
     name = str(name)
+    _check_folder(name)
     try:
         config = AutoConfig.from_pretrained(name)
     except (OSError, ValueError) as exc:
@@ -39,6 +41,29 @@ def resolve_model(name: str | os.PathLike) -> NliModelInfo:
     entailment, contradiction = nli_indices(dict(config.label2id), name)
     return NliModelInfo(name=name, config=config, entailment=entailment,
                         contradiction=contradiction)
+
+
+WEIGHTS = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json",
+           "pytorch_model.bin.index.json")
+TOKENIZER = ("tokenizer.json", "vocab.json", "vocab.txt", "spm.model", "sentencepiece.bpe.model")
+
+
+def _check_folder(name: str) -> None:
+    """A local folder that is not a model says which files it lacks (instead of a hub error
+    suggesting to download the folder's path)."""
+    path = Path(name).expanduser()
+    if not path.is_dir():
+        if path.exists() or name.startswith((".", "/", "~")):
+            raise ModelNotFound(f"NLI model {name!r}: no such folder")
+        return
+    missing = [] if (path / "config.json").is_file() else ["config.json"]
+    if not any((path / f).is_file() for f in WEIGHTS):
+        missing.append(" or ".join(WEIGHTS[:2]))
+    if not any((path / f).is_file() for f in TOKENIZER):
+        missing.append("tokenizer files (" + ", ".join(TOKENIZER[:3]) + ", ...)")
+    if missing:
+        raise ModelNotFound(f"{name} is a folder but not a model: it lacks {'; '.join(missing)} "
+                            "(a Hugging Face model folder, as save_pretrained writes it)")
 
 
 def load_tokenizer(name: str):

@@ -41,10 +41,16 @@ def _model_files(model: str) -> dict:
             "stamps": file_stamps(folder, (".json", ".safetensors", ".bin", ".model", ".txt"))}
 
 
-def export_key(model: str) -> str:
+def export_identity(model: str, revision: int = EXPORT_REVISION) -> dict:
+    """What an export of ``model`` depends on: its files, the opset, the export code's
+    ``revision`` and the library versions (the sentence encoders' exports share it)."""
     versions = {name: _version(name) for name in ("torch", "transformers", "onnx", "onnxruntime")}
-    payload = json.dumps({"model": model, "files": _model_files(model), "opset": OPSET,
-                          "revision": EXPORT_REVISION, "versions": versions}, sort_keys=True)
+    return {"model": model, "files": _model_files(model), "opset": OPSET, "revision": revision,
+            "versions": versions}
+
+
+def export_key(model: str) -> str:
+    payload = json.dumps(export_identity(model), sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:20]
 
 
@@ -68,7 +74,7 @@ def exported_model(model: str, precision: str = "fp32") -> Path:
         if not fp32.exists():
             _export(model, fp32)
         if precision == "int8" and not int8.exists():
-            _quantize(fp32, int8)
+            quantize(fp32, int8)
     return int8 if precision == "int8" else fp32
 
 
@@ -120,7 +126,8 @@ class _LogitsOnly(torch.nn.Module):
         return self.net.classification_head(hidden.gather(1, index)[:, 0])  # no squeeze: an If
 
 
-def _quantize(source: Path, target: Path) -> None:
+def quantize(source: Path, target: Path) -> None:
+    """int8 dynamic quantization of the MatMul/Gemm weights (activations quantized per batch)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     tmp = target.with_name(target.name + ".tmp.onnx")

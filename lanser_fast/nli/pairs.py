@@ -1,4 +1,5 @@
-"""Premise/hypothesis pairs assembled from token ids, without re-tokenizing.
+"""Premise/hypothesis pairs assembled from token ids, without re-tokenizing, and batches cut by a
+token budget.
 
 A taxonomy of L labels turns N transcripts into N x L pairs. The Hugging Face pipeline tokenizes
 every pair; here each distinct transcript and each hypothesis is tokenized once and the pair ids
@@ -76,3 +77,20 @@ def assemble(template: PairTemplate, premise: Sequence[int],
     types = [*t_prefix, *([t_a] * len(premise)), *t_middle, *([t_b] * len(hypothesis)),
              *t_suffix]
     return ids, types
+
+
+def budget_batches(order: Sequence[int], lengths: Sequence[int], token_budget: int,
+                   max_batch: int) -> list[list[int]]:
+    """``order`` (indices, longest first) cut into batches whose padded size (rows x the
+    longest row) stays within ``token_budget`` tokens, at most ``max_batch`` rows each;
+    ``lengths[k]`` is the length of row ``order[k]``."""
+    batches, current, width = [], [], 0
+    for index, length in zip(order, lengths):
+        width = max(width, length)
+        if current and ((len(current) + 1) * width > token_budget or len(current) >= max_batch):
+            batches.append(current)
+            current, width = [], length
+        current.append(index)
+    if current:
+        batches.append(current)
+    return batches

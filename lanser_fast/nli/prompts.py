@@ -12,7 +12,8 @@ from dataclasses import dataclass, replace
 from typing import Sequence
 
 from lanser_fast.metrics import score
-from lanser_fast.nli.scorer import EntailmentScorer, ScoreConfig
+from lanser_fast.nli.labelers import make_scorer
+from lanser_fast.nli.scorer import ScoreConfig
 from lanser_fast.taxonomy import DEFAULT_TEMPLATE, Taxonomy, load_taxonomy
 
 TEMPLATES = (
@@ -51,11 +52,10 @@ def evaluate_templates(config: ScoreConfig, texts: Sequence[str], golds: Sequenc
         raise ValueError(f"templates need a '{{}}' for the label: {bad}")
     taxonomy = load_taxonomy(config.taxonomy)
     space = gold_space(taxonomy, golds)  # before any model loads
-    first = EntailmentScorer(replace(config, template=templates[0]), taxonomy=taxonomy)
+    first = make_scorer(replace(config, template=templates[0]), taxonomy=taxonomy)
     results = []
     for template in templates:
-        scorer = first if template == templates[0] else EntailmentScorer(
-            replace(config, template=template), taxonomy=first.taxonomy, engine=first.engine)
+        scorer = first if template == templates[0] else first.with_template(template)
         predicted = [r.label for r in scorer.score(texts)]
         if space == "coarse":
             predicted = [first.taxonomy.to_coarse(p) if p else None for p in predicted]

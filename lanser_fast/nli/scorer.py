@@ -19,18 +19,25 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 import numpy as np
 
 from lanser_fast.nli.engines import make_engine, resolve_engine
 from lanser_fast.nli.models import DEFAULT_MODEL, load_tokenizer, resolve_model
-from lanser_fast.nli.pairs import assemble, encode_texts, pair_template
+from lanser_fast.nli.pairs import assemble, budget_batches, encode_texts, pair_template
 from lanser_fast.nli.semantics import label_scores
 from lanser_fast.taxonomy import DEFAULT_TAXONOMY, DEFAULT_TEMPLATE, Taxonomy, load_taxonomy
 
 EMPTY_REASON = "empty transcript"
+LABELERS = ("entailment", "similarity")
+# Softmax temperature of the similarity labeler. Cosines of a sentence embedding model to the
+# label hypotheses lie close together (all-MiniLM-L6-v2: about 0.0-0.6, neighbours 0.02-0.2
+# apart); 0.05, the temperature sentence-embedding models are commonly trained with (SimCSE),
+# turns such gaps into clear preferences without making every score 0 or 1. The label is the
+# argmax whatever the temperature; only weak_score and --min-score filtering depend on it.
+SIMILARITY_TEMPERATURE = 0.05
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,19 @@ class ScoreConfig:
     max_batch: int = 512  # pairs per engine batch at most (and at most the engine's limit)
     cache_size: int = 1_000_000  # distinct transcripts remembered across calls (0: none)
     threads: int = 0  # CPU threads of the engine (0: every core)
+    labeler: str = "entailment"  # LABELERS: entailment (LanSER's) or similarity (bi-encoder)
+    temperature: float = SIMILARITY_TEMPERATURE  # similarity: softmax(cosine / temperature)
+
+    def __post_init__(self) -> None:
+        if self.labeler not in LABELERS:
+            raise ValueError(f"unknown labeler {self.labeler!r}; choose "
+                             f"{' or '.join(LABELERS)}")
+        if self.labeler == "similarity" and self.multi_label:
+            raise ValueError("--multi-label scores each label against its contradiction: an "
+                             "entailment notion; the similarity labeler has one distribution "
+                             "over the taxonomy")
+        if not self.temperature > 0:
+            raise ValueError(f"temperature must be positive, got {self.temperature}")
 
 
 @dataclass(frozen=True)
@@ -73,24 +93,20 @@ def normalize(text: str | None) -> str:
     return " ".join((text or "").split())
 
 
-class EntailmentScorer:
-    def __init__(self, config: ScoreConfig = ScoreConfig(), *, taxonomy: Taxonomy | None = None,
-                 engine=None):
-        if engine is None:  # an unusable engine or precision fails before any loading
-            resolve_engine(config.engine, config.precision)
+class CachedScorer:
+    """What both labelers share: texts whitespace-normalized and deduplicated, each distinct
+    text scored once (and remembered across calls, least recently used out first), empty texts
+    answered without the model, results with the top-k. Subclasses set ``config``, ``taxonomy``,
+    ``engine`` and ``stats`` and implement ``_score_distinct(texts) -> (N, L) scores``."""
+
+    config: ScoreConfig
+    taxonomy: Taxonomy
+
+    def _start(self, config: ScoreConfig, taxonomy: Taxonomy | None) -> None:
         self.config = config
         self.taxonomy = taxonomy or load_taxonomy(config.taxonomy)
         if config.empty is not None and config.empty not in self.taxonomy.labels:
             raise ValueError(f"empty={config.empty!r} is not a label of {self.taxonomy.name}")
-        self.info = resolve_model(config.model)  # fails before any work on a missing model
-        self.tokenizer = load_tokenizer(config.model)
-        self.template = pair_template(self.tokenizer)
-        self.hypotheses = encode_texts(self.tokenizer, self.taxonomy.hypotheses(config.template))
-        self.engine = engine if engine is not None else make_engine(
-            config.model, config.engine, config.precision, threads=config.threads)
-        self.token_budget = config.token_budget or getattr(self.engine, "token_budget", 1_024)
-        self.max_batch = min(config.max_batch, getattr(self.engine, "max_batch", config.max_batch))
-        self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
         self.stats = ScoreStats()
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
@@ -125,33 +141,58 @@ class EntailmentScorer:
             self._cache.popitem(last=False)
 
     def _score_distinct(self, texts: list[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def _result(self, scores: np.ndarray | None) -> TranscriptScore:
+        labels = self.taxonomy.labels
+        if scores is None:
+            if self.config.empty is not None:
+                return TranscriptScore(self.config.empty, None, None, (),
+                                       f"{EMPTY_REASON}: labeled {self.config.empty}")
+            return TranscriptScore(None, None, None, (), EMPTY_REASON)
+        best = np.argsort(-scores, kind="stable")[: max(1, self.config.top_k)]
+        top = tuple((labels[i], float(scores[i])) for i in best)
+        return TranscriptScore(top[0][0], top[0][1], tuple(float(s) for s in scores), top)
+
+
+class EntailmentScorer(CachedScorer):
+    """LanSER's labeler: every (transcript, hypothesis) pair through an NLI cross-encoder."""
+
+    def __init__(self, config: ScoreConfig = ScoreConfig(), *, taxonomy: Taxonomy | None = None,
+                 engine=None):
+        if engine is None:  # an unusable engine or precision fails before any loading
+            resolve_engine(config.engine, config.precision)
+        self._start(config, taxonomy)
+        self.info = resolve_model(config.model)  # fails before any work on a missing model
+        self.tokenizer = load_tokenizer(config.model)
+        self.template = pair_template(self.tokenizer)
+        self.hypotheses = encode_texts(self.tokenizer, self.taxonomy.hypotheses(config.template))
+        self.engine = engine if engine is not None else make_engine(
+            config.model, config.engine, config.precision, threads=config.threads)
+        self.token_budget = config.token_budget or getattr(self.engine, "token_budget", 1_024)
+        self.max_batch = min(config.max_batch, getattr(self.engine, "max_batch", config.max_batch))
+        self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+
+    def with_template(self, template: str) -> EntailmentScorer:
+        """The same model, engine and taxonomy with another hypothesis template."""
+        return EntailmentScorer(replace(self.config, template=template), taxonomy=self.taxonomy,
+                                engine=self.engine)
+
+    def _score_distinct(self, texts: list[str]) -> np.ndarray:
         premises = encode_texts(self.tokenizer, texts)
         n_labels = len(self.hypotheses)
         pairs = [(p, h) for p in range(len(texts)) for h in range(n_labels)]
         assembled = [assemble(self.template, premises[p], self.hypotheses[h]) for p, h in pairs]
         order = sorted(range(len(pairs)), key=lambda i: -len(assembled[i][0]))
         logits = np.empty((len(pairs), 2), dtype=np.float32)  # (entailment, contradiction)
-        for batch in self._batches(order, assembled):
+        lengths = [len(assembled[i][0]) for i in order]
+        for batch in budget_batches(order, lengths, self.token_budget, self.max_batch):
             out = self.engine.logits(*self._pad([assembled[i] for i in batch]))
             logits[batch, 0] = out[:, self.info.entailment]
             logits[batch, 1] = out[:, self.info.contradiction]
         entail = logits[:, 0].reshape(len(texts), n_labels)
         contra = logits[:, 1].reshape(len(texts), n_labels)
         return label_scores(entail, contra, multi_label=self.config.multi_label)
-
-    def _batches(self, order: list[int], assembled) -> list[list[int]]:
-        batches, current, width = [], [], 0
-        for i in order:
-            length = len(assembled[i][0])
-            width = max(width, length)
-            if current and ((len(current) + 1) * width > self.token_budget
-                            or len(current) >= self.max_batch):
-                batches.append(current)
-                current, width = [], length
-            current.append(i)
-        if current:
-            batches.append(current)
-        return batches
 
     def _pad(self, rows) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         width = max(len(ids) for ids, _ in rows)
@@ -167,14 +208,3 @@ class EntailmentScorer:
         self.stats.tokens += ids.size
         self.stats.batches += 1
         return ids, mask, types
-
-    def _result(self, scores: np.ndarray | None) -> TranscriptScore:
-        labels = self.taxonomy.labels
-        if scores is None:
-            if self.config.empty is not None:
-                return TranscriptScore(self.config.empty, None, None, (),
-                                       f"{EMPTY_REASON}: labeled {self.config.empty}")
-            return TranscriptScore(None, None, None, (), EMPTY_REASON)
-        best = np.argsort(-scores, kind="stable")[: max(1, self.config.top_k)]
-        top = tuple((labels[i], float(scores[i])) for i in best)
-        return TranscriptScore(top[0][0], top[0][1], tuple(float(s) for s in scores), top)

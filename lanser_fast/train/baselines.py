@@ -54,10 +54,10 @@ def transcripts_for(data: LabeledSet, transcribe_config=None) -> tuple[list[str]
 
 def text_baseline(test: LabeledSet, score_config, transcribe_config=None) -> dict:
     """The weak labeler on ``test``'s transcripts, scored against its labels."""
-    from lanser_fast.nli.scorer import EntailmentScorer
+    from lanser_fast.nli.labelers import make_scorer
 
     texts, transcribed = transcripts_for(test, transcribe_config)
-    scorer = EntailmentScorer(score_config)
+    scorer = make_scorer(score_config)
     matrix = class_map(tuple(scorer.taxonomy.labels), test.classes, scorer.taxonomy)
     predicted = []
     for result in scorer.score(texts):
