@@ -95,3 +95,44 @@ def test_prompt_metrics():
     result = _metrics("t", ["a", "a", "b", None], ["a", "b", "b", "b"])
     assert result.accuracy == 0.5
     assert result.unweighted_recall == pytest.approx((1.0 + 1 / 3) / 2)
+
+
+def test_score_and_prompts_with_the_similarity_labeler(real_models, transcripts, tmp_path):
+    out = tmp_path / "scores.parquet"
+    result = runner.invoke(app, ["score", str(transcripts), "--out", str(out), "--labeler",
+                                 "similarity", "--taxonomy", "cremad6"], env=WIDE)
+    assert result.exit_code == 0, result.output
+    rows = pq.read_table(out).to_pylist()
+    assert rows[0]["weak_label"] == "happy" and rows[2]["weak_label"] in ("anger", "disgust")
+    assert rows[0]["nli_model"] == "sentence-transformers/all-MiniLM-L6-v2"
+    assert abs(sum(rows[0]["scores"]) - 1) < 1e-5 and rows[1]["reason"] == "empty transcript"
+    labeled = tmp_path / "labeled.csv"
+    labeled.write_text("text,label\nI am so happy,happy\nI hate this,anger\n")
+    result = runner.invoke(app, ["prompts", str(labeled), "--taxonomy", "cremad6",
+                                 "--labeler", "similarity"], env=WIDE)
+    assert result.exit_code == 0 and "unweighted recall" in result.output, result.output
+    result = runner.invoke(app, ["score", str(transcripts), "--out", str(out), "--labeler",
+                                 "similarity", "--multi-label"], env=WIDE)
+    assert result.exit_code == 2 and "one distribution over the taxonomy" in result.output
+
+
+def test_folders_that_are_not_models_say_what_they_lack(hub_models, transcripts, tmp_path):
+    folder = tmp_path / "not-a-model"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("hello")
+    out = tmp_path / "scores.parquet"
+    result = runner.invoke(app, ["score", str(transcripts), "--out", str(out), "--model",
+                                 str(folder)], env=WIDE)
+    text = " ".join(result.output.replace("│", " ").split())
+    assert result.exit_code == 2 and "is a folder but not a model: it lacks config.json" in text
+    assert "download" not in text
+    result = runner.invoke(app, ["score", str(transcripts), "--out", str(out), "--labeler",
+                                 "similarity", "--model", str(folder)], env=WIDE)
+    text = " ".join(result.output.replace("│", " ").split())
+    assert result.exit_code == 2 and "not a sentence-embedding model" in text
+    assert "config.json, model.safetensors" in text
+    result = runner.invoke(app, ["transcribe", str(folder), "--out", str(tmp_path / "t"),
+                                 "--model", str(folder)], env=WIDE)
+    text = " ".join(result.output.replace("│", " ").split())
+    assert result.exit_code == 2 and "holds neither a CTranslate2 model" in text
+    assert "it holds notes.txt" in text
