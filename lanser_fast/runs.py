@@ -48,12 +48,12 @@ def skip_done(items: Iterable[Item], done: set[str], summary) -> Iterator[Item]:
         yield item
 
 
-def load_item(item: Item, sample_rate: int):
+def load_item(item: Item, sample_rate: int, resampler: str = "soxr"):
     """The item's ``Audio``, or its error row (a manifest problem or a decode failure)."""
     if item.problem:
         return error_row(item, "manifest", ValueError(item.problem))
     try:
-        return item.load_audio(sample_rate)
+        return item.load_audio(sample_rate, resampler)
     except Exception as exc:  # noqa: BLE001 - every failure becomes an error row
         return error_row(item, "decode", exc)
 

@@ -36,6 +36,7 @@ WHISPER_HUB_IDS = {size: f"openai/whisper-{size}" for size in WHISPER_SIZES}
 NLI_SIZES = {
     #         hidden, layers (BART: per stack), heads, ffn
     "tiny": (64, 2, 4, 256),
+    "minilm": (384, 6, 12, 1536),  # all-MiniLM-L6-v2's size (benchmarks against it)
     "base": (768, 12, 12, 3072),
     "large": (1024, 24, 16, 4096),
 }

@@ -82,18 +82,19 @@ class TranscribeSummary:
 
 
 
-def prepare_file(item: Item, vad: VadConfig, model: str) -> FileRows | tuple:
-    """Decode ``item`` and cut it into utterances: ``(file, utterances)``, or the finished
-    ``FileRows`` of an input that failed, is silent or has no speech (one row, no decoding)."""
+def prepare_file(item: Item, config: TranscribeConfig) -> FileRows | tuple:
+    """Decode ``item`` (with ``config.resampler``) and cut it into utterances:
+    ``(file, utterances)``, or the finished ``FileRows`` of an input that failed, is silent or
+    has no speech (one row, no decoding)."""
     started = time.perf_counter()
-    prepared = _prepare(item, vad, model)
+    prepared = _prepare(item, config.vad, config.model, config.resampler)
     file = prepared if isinstance(prepared, FileRows) else prepared[0]
     file.decode_s = time.perf_counter() - started
     return prepared
 
 
-def _prepare(item: Item, vad: VadConfig, model: str) -> FileRows | tuple:
-    audio = load_item(item, SAMPLE_RATE)
+def _prepare(item: Item, vad: VadConfig, model: str, resampler: str) -> FileRows | tuple:
+    audio = load_item(item, SAMPLE_RATE, resampler)
     if isinstance(audio, dict):  # decode error: the input's only row
         return FileRows(item, 0.0, [audio])
     file = FileRows(item, audio.duration_s)
@@ -123,7 +124,7 @@ def transcribed_files(items: Iterable[Item], transcriber: Transcriber, *,
     open_files: dict[str, FileRows] = {}
 
     def utterance_stream(pool) -> Iterator[Utterance]:
-        for prepared in ordered_map(pool, lambda it: prepare_file(it, config.vad, config.model),
+        for prepared in ordered_map(pool, lambda it: prepare_file(it, config),
                                     items, window=decode_threads * IN_FLIGHT_PER_THREAD):
             if isinstance(prepared, FileRows):
                 ready.append(prepared)

@@ -2,8 +2,15 @@
 
 Trade-off: libsndfile (through soundfile) is tried first because it decodes WAV/FLAC/OGG/Opus/MP3
 without an FFmpeg process or container demuxing and seeks sample-accurately; PyAV (which bundles
-FFmpeg) takes everything libsndfile does not know (M4A/AAC, WebM/MKV, ...). Channels are
-averaged per block (so a 6-channel file never holds six float copies), then soxr resamples once.
+FFmpeg) takes everything libsndfile does not know (M4A/AAC, WebM/MKV, ...). Two ways to reach the
+target rate (``resampler``), both block by block (a 6-channel file never holds six float copies):
+
+- ``soxr`` (the default, the SER front end): channels averaged, then soxr's HQ resampler on
+  float32; the best-measured quality;
+- ``ffmpeg`` (the ASR path): FFmpeg's libswresample through PyAV with its default filter,
+  FFmpeg's downmix matrix and 16-bit output, exactly what openai-whisper's ``load_audio`` (the
+  ffmpeg CLI) and faster-whisper's ``decode_audio`` feed Whisper: bit-identical to
+  ``decode_audio`` on 16-bit files (tested), so Whisper sees the input its references see.
 
 Every failure is an :class:`~lanser_fast.audio.errors.AudioError` naming the source and the
 reason; a file whose tail is unreadable returns what could be read with the ``"truncated"`` flag.
@@ -42,6 +49,11 @@ SEEK_MIN_OFFSET_S = 30.0
 # Lossy decoders (AAC, Vorbis, Opus) need packets before the region to settle after a seek.
 SEEK_PREROLL_S = 0.5
 RESAMPLE_QUALITY = "HQ"  # soxr quality preset (the library's default)
+RESAMPLERS = ("soxr", "ffmpeg")
+# FFmpeg's default channel layout per channel count (av_channel_layout_default): what its WAV
+# demuxer assumes without a channel mask, so libsndfile's blocks get FFmpeg's downmix matrix
+FFMPEG_LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "4.0", 5: "5.0", 6: "5.1", 7: "6.1",
+                  8: "7.1"}
 READ_BLOCK_FRAMES = 1 << 16  # frames per libsndfile read: bounds the multi-channel float copy
 SALVAGE_BLOCK_FRAMES = 1024  # after a read error, re-read in small blocks to keep what is readable
 
@@ -75,28 +87,32 @@ def load_audio(
     duration_s: float | None = None,
     sample_rate: int = SAMPLE_RATE,
     name: str | None = None,
+    resampler: str = "soxr",
 ) -> Audio:
     """Decode ``source`` (a path or the bytes of a file) to mono float32 at ``sample_rate``.
 
     ``offset_s``/``duration_s`` select a region; the decoder seeks to it instead of decoding
     from the start where the format allows. ``name`` labels in-memory sources in errors.
-    Raises an :class:`AudioError` subclass naming the source and the reason.
+    ``resampler``: ``soxr`` (float, HQ) or ``ffmpeg`` (libswresample, 16-bit, as Whisper's
+    reference implementations read audio). Raises an :class:`AudioError` subclass naming the
+    source and the reason.
     """
     label = name or (os.fsdecode(source) if isinstance(source, (str, os.PathLike)) else "<bytes>")
     if offset_s < 0 or (duration_s is not None and duration_s <= 0) or not math.isfinite(offset_s):
         raise BadRegionError(label, f"offset_s={offset_s}, duration_s={duration_s}: "
                                     "offset must be >= 0 and duration > 0")
+    if resampler not in RESAMPLERS:
+        raise ValueError(f"unknown resampler {resampler!r}; choose {' or '.join(RESAMPLERS)}")
+    mixer = _Mixer(label, sample_rate if resampler == "ffmpeg" else None)
     with _open_source(source, label) as fileobj:
         try:
-            decoded = _decode_soundfile(fileobj, label, offset_s, duration_s)
+            rate, channels, flags = _decode_soundfile(fileobj, label, offset_s, duration_s, mixer)
         except _NotForLibsndfile:
             fileobj.seek(0)
-            decoded = _decode_pyav(fileobj, label, offset_s, duration_s)
-    mono, rate, channels, flags = decoded
-    if not np.isfinite(mono).all():
-        bad = int(np.count_nonzero(~np.isfinite(mono)))
-        raise NonFiniteSamplesError(label, f"{bad} of {len(mono)} samples are NaN or infinite")
-    if rate != sample_rate:
+            mixer = _Mixer(label, mixer.target_rate)
+            rate, channels, flags = _decode_pyav(fileobj, label, offset_s, duration_s, mixer)
+    mono = mixer.result()
+    if resampler == "soxr" and rate != sample_rate:
         mono = resample(mono, rate, sample_rate)
     return Audio(mono, sample_rate, rate, channels, tuple(flags))
 
@@ -116,6 +132,59 @@ def downmix(block: np.ndarray) -> np.ndarray:
     if block.shape[1] == 1:
         return block[:, 0]
     return block.mean(axis=1, dtype=np.float32)
+
+
+class _Mixer:
+    """Collects decoded (frames, channels) float32 blocks as one mono signal: averaged at the
+    source rate, or (``target_rate`` set) downmixed and resampled by libswresample to 16-bit at
+    ``target_rate``, block by block. Non-finite samples are an error either way."""
+
+    def __init__(self, label: str, target_rate: int | None):
+        self.label, self.target_rate = label, target_rate
+        self.blocks: list[np.ndarray] = []
+        self.frames = 0  # source frames taken
+        self.samples = self.bad = 0  # decoded samples (all channels), non-finite ones
+        self._resampler = None
+
+    def add(self, block: np.ndarray, rate: int, layout: str | None = None) -> None:
+        """``block`` (frames, channels) at ``rate``; ``layout`` FFmpeg's channel layout name
+        (default: FFmpeg's default layout for the channel count)."""
+        self.frames += len(block)
+        self.samples += block.size
+        if not np.isfinite(block).all():
+            self.bad += int(np.count_nonzero(~np.isfinite(block)))
+        if self.bad:  # an error once decoding ends (counted over the whole signal)
+            return
+        if self.target_rate is None:
+            self.blocks.append(downmix(block))
+            return
+        import av
+
+        if self._resampler is None:
+            self._resampler = av.audio.resampler.AudioResampler(
+                format="s16", layout="mono", rate=self.target_rate)
+        layout = layout or FFMPEG_LAYOUTS.get(block.shape[1])
+        if layout is None:  # more channels than FFmpeg has a default layout for: averaged
+            block, layout = downmix(block)[:, None], "mono"
+        frame = av.AudioFrame.from_ndarray(
+            np.ascontiguousarray(block, np.float32).reshape(1, -1), format="flt", layout=layout)
+        frame.sample_rate = rate
+        self._take(self._resampler.resample(frame))
+
+    def result(self) -> np.ndarray:
+        if self.bad:
+            raise NonFiniteSamplesError(self.label, f"{self.bad} of {self.samples} samples are "
+                                                    "NaN or infinite")
+        if self._resampler is not None:
+            self._take(self._resampler.resample(None))  # the filter's tail
+            self._resampler = None
+            if not self.blocks:
+                return np.zeros(0, np.float32)
+            return (np.concatenate(self.blocks).astype(np.float32) / 32768.0)
+        return _concat(self.blocks)
+
+    def _take(self, frames) -> None:
+        self.blocks.extend(f.to_ndarray()[0] for f in frames)
 
 
 class _NotForLibsndfile(Exception):
@@ -150,7 +219,8 @@ def _open_source(source: AudioSource, label: str) -> BinaryIO:
         raise UnreadableFileError(label, exc.strerror or str(exc)) from None
 
 
-def _decode_soundfile(fileobj: BinaryIO, label: str, offset_s: float, duration_s: float | None):
+def _decode_soundfile(fileobj: BinaryIO, label: str, offset_s: float, duration_s: float | None,
+                      mixer: _Mixer):
     import soundfile as sf
 
     try:
@@ -180,20 +250,21 @@ def _decode_soundfile(fileobj: BinaryIO, label: str, offset_s: float, duration_s
             want = frames - start
         if start:
             snd.seek(start)
-        blocks, got = _read_frames(snd, start, want)
+        got = _read_frames(snd, start, want, mixer)
         if got < want and FLAG_TRUNCATED not in flags:
             flags.append(FLAG_TRUNCATED)
         if not got:
             raise NoAudioDataError(label, "truncated: no readable audio data")
-    return _concat(blocks), rate, channels, flags
+    return rate, channels, flags
 
 
-def _read_frames(snd, start: int, want: int) -> tuple[list[np.ndarray], int]:
-    """Read up to ``want`` frames as downmixed blocks; stop quietly at the first unreadable
-    block (a failed large read is retried in small blocks so only the damaged part is lost)."""
+def _read_frames(snd, start: int, want: int, mixer: _Mixer) -> int:
+    """Read up to ``want`` frames into ``mixer`` block by block; stop quietly at the first
+    unreadable block (a failed large read is retried in small blocks so only the damaged part
+    is lost). Returns the frames read."""
     import soundfile as sf
 
-    blocks, got, block = [], 0, READ_BLOCK_FRAMES
+    got, block = 0, READ_BLOCK_FRAMES
     while got < want:
         try:
             data = snd.read(min(block, want - got), dtype="float32", always_2d=True)
@@ -208,12 +279,13 @@ def _read_frames(snd, start: int, want: int) -> tuple[list[np.ndarray], int]:
             continue
         if len(data) == 0:
             break
-        blocks.append(downmix(data))
+        mixer.add(data, snd.samplerate)
         got += len(data)
-    return blocks, got
+    return got
 
 
-def _decode_pyav(fileobj: BinaryIO, label: str, offset_s: float, duration_s: float | None):
+def _decode_pyav(fileobj: BinaryIO, label: str, offset_s: float, duration_s: float | None,
+                 mixer: _Mixer):
     import av
 
     try:
@@ -233,10 +305,10 @@ def _decode_pyav(fileobj: BinaryIO, label: str, offset_s: float, duration_s: flo
             # empty 0-channel stream: that is content it does not recognise, not a header
             # declaring zero channels (libsndfile reports those for WAV/AIFF above).
             raise NotAudioError(label, "no decodable audio stream (probing found no channels)")
-        return _pyav_read(container, stream, label, offset_s, duration_s)
+        return _pyav_read(container, stream, label, offset_s, duration_s, mixer)
 
 
-def _pyav_read(container, stream, label, offset_s, duration_s):
+def _pyav_read(container, stream, label, offset_s, duration_s, mixer: _Mixer):
     import av
 
     # Region times count from the first decoded sample (what a full decode returns first), not
@@ -252,7 +324,7 @@ def _pyav_read(container, stream, label, offset_s, duration_s):
         except av.error.FFmpegError:
             # Not seekable (some raw streams): decode from the start and trim instead.
             container.seek(0, stream=stream)
-    blocks, rate, channels, flags = [], 0, 0, []
+    rate, channels, flags = 0, 0, []
     # Only the first frame's timestamp anchors the timeline: containers such as Matroska keep
     # millisecond timestamps, so sample counting from there is exact where pts are not.
     cursor = None  # time (s) just after the last decoded sample
@@ -266,24 +338,23 @@ def _pyav_read(container, stream, label, offset_s, duration_s):
             lo = max(0, round((start_s - t0) * rate))
             hi = data.shape[1] if end_s is None else min(data.shape[1], round((end_s - t0) * rate))
             if hi > lo:
-                blocks.append(downmix(data[:, lo:hi].T))
+                mixer.add(data[:, lo:hi].T, rate, frame.layout.name)
             if end_s is not None and cursor >= end_s:
                 break
     except av.error.FFmpegError as exc:
-        if not blocks:
+        if not mixer.frames:
             raise NoAudioDataError(label, f"no readable audio data ({_av_reason(exc)})") from None
         flags.append(FLAG_TRUNCATED)
     if not rate:
         raise NoAudioDataError(label, "zero-length audio (no decodable frames)")
-    if not blocks:
+    if not mixer.frames:
         if offset_s > 0 and cursor is not None and cursor <= start_s:
             raise BadRegionError(label, f"offset {offset_s:.3f} s is past the end "
                                         f"({cursor:.3f} s)")
         raise NoAudioDataError(label, "zero-length audio")
-    mono = _concat(blocks)
-    if duration_s is not None and len(mono) < round(duration_s * rate) - 1:
+    if duration_s is not None and mixer.frames < round(duration_s * rate) - 1:
         flags.append(FLAG_REGION_PAST_END)
-    return mono, rate, channels, flags
+    return rate, channels, flags
 
 
 def _first_frame_time(container, stream) -> float:

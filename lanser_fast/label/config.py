@@ -40,8 +40,8 @@ class LabelConfig:
             "transcripts": self.transcripts,
             "languages": sorted(self.languages),
             "asr": None if self.transcripts == "manifest" else {
-                key: asr[key] for key in ("model", "compute_type", "frontend", "decode", "vad",
-                                          "guards")},
+                key: asr[key] for key in ("model", "compute_type", "frontend", "resampler",
+                                          "decode", "vad", "guards")},
             "nli": {key: nli[key] for key in ("model", "taxonomy", "template", "multi_label",
                                               "engine", "precision", "empty")
                     + (() if self.nli.labeler == "entailment" else ("labeler", "temperature"))},

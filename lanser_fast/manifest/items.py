@@ -38,12 +38,13 @@ class Item:
     data: bytes | None = None  # embedded audio (Parquet bytes column, tar member)
     problem: str | None = None  # why this row cannot be processed (manifest error row)
 
-    def load_audio(self, sample_rate: int = SAMPLE_RATE) -> Audio:
-        """Decode this item's audio (region applied) to mono float32 at ``sample_rate``."""
+    def load_audio(self, sample_rate: int = SAMPLE_RATE, resampler: str = "soxr") -> Audio:
+        """Decode this item's audio (region applied) to mono float32 at ``sample_rate``
+        (``resampler``: see ``lanser_fast.audio.load_audio``)."""
         if self.problem:
             raise ValueError(self.problem)
         kwargs = dict(offset_s=self.offset_s or 0.0, duration_s=self.duration_s,
-                      sample_rate=sample_rate, name=self.path)
+                      sample_rate=sample_rate, name=self.path, resampler=resampler)
         if self.data is not None:
             return load_audio(self.data, **kwargs)
         if is_url(self.path):

@@ -13,8 +13,8 @@ from collections import Counter
 
 import numpy as np
 
+from lanser_fast.audio import load_audio
 from lanser_fast.data.examples import LabeledSet
-from lanser_fast.data.loader import read_utterance
 from lanser_fast.metrics import Scores, score
 from lanser_fast.train.zeroshot import class_map
 
@@ -44,7 +44,9 @@ def transcripts_for(data: LabeledSet, transcribe_config=None) -> tuple[list[str]
     try:
         for i in missing:
             ex = data.examples[i]
-            pieces = split_utterances(ex.id, read_utterance(ex))
+            audio = load_audio(ex.path, offset_s=ex.offset_s, duration_s=ex.duration_s,
+                               resampler=transcribe_config.resampler)  # as Whisper reads audio
+            pieces = split_utterances(ex.id, audio.samples)
             texts[i] = " ".join(d.text.strip() for d in
                                 transcriber.transcribe([u.samples for u in pieces])).strip()
     finally:

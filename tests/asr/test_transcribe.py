@@ -24,6 +24,7 @@ from lanser_fast.asr.guards import (
 from lanser_fast.asr.transcriber import TranscribeConfig, Transcriber, Utterance
 from lanser_fast.asr.vad import SAMPLE_RATE, WINDOW_SAMPLES, VadConfig, speech_chunks
 from lanser_fast.asr.whisper_decode import Decoded, DecodeOptions
+from lanser_fast.audio import load_audio
 from lanser_fast.cli import app
 from lanser_fast.manifest import read_results
 
@@ -82,12 +83,17 @@ def _hf_tokens(features: np.ndarray) -> list[tuple[int, ...]]:
     return [tuple(t for t in row if t < eot) for row in out.tolist()]
 
 
-def test_batches_across_clips_equal_hugging_face_each_clip_alone(transcriber, clips):
+def test_batches_across_clips_equal_hugging_face_each_clip_alone(hub_models, clips):
     """Five clips of different lengths in batches of three (the second batch is partial):
-    exactly the tokens of HF generate on each clip alone (language detected per clip)."""
+    exactly the tokens of HF generate on each clip alone (language detected per clip), with
+    the front end HF computes (openai-whisper's: the clip padded to 30 s first)."""
     from lanser_fast.features import log_mel
 
+    transcriber = Transcriber(TranscribeConfig(
+        model=HUB_ID, compute_type="float32", batch_size=3, frontend="whisper",
+        decode=DecodeOptions(max_new_tokens=NEW_TOKENS)))
     ours = transcriber.transcribe(clips)
+    transcriber.close()
     alone = [_hf_tokens(log_mel([c], None, "whisper-80")[0].numpy())[0] for c in clips]
     assert [r.tokens for r in ours] == alone
     assert all(r.language and 0 < r.language_prob <= 1 for r in ours)
@@ -169,7 +175,10 @@ def test_bad_audio_and_a_failing_utterance_become_error_rows(transcriber, clips,
     assert silent["error"] is None and silent["transcript"] == ""
     assert silent["asr_flags"] == ["no_speech"]
     monkeypatch.undo()
-    expected = transcriber.transcribe(clips)
+    # the corpus path reads files as Whisper's references do (16-bit, libswresample)
+    read = [load_audio(folder / f"clip{i}.wav", resampler="ffmpeg").samples
+            for i in range(len(clips))]
+    expected = transcriber.transcribe(read)
     for i, result in enumerate(expected):
         row = rows[f"clip{i}.wav"]
         assert row["error"] is None and row["transcript"] == result.text

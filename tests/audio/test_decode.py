@@ -253,3 +253,43 @@ def test_mp3_content_with_wav_name(tmp_path):
     (tmp_path / "actually_mp3.wav").write_bytes(buf.getvalue())
     audio = load_audio(tmp_path / "actually_mp3.wav")
     assert abs(audio.duration_s - 1.0) < 0.05
+
+
+@pytest.mark.parametrize("rate,channels,subtype,fmt", [
+    (22_050, 1, "PCM_16", "WAV"),  # espeak-ng's native output
+    (44_100, 2, "PCM_16", "WAV"),
+    (48_000, 2, "FLOAT", "WAV"),
+    (8_000, 1, "PCM_16", "FLAC"),
+    (16_000, 1, "PCM_16", "WAV"),  # no resampling: still FFmpeg's s16 path
+])
+def test_ffmpeg_resampler_is_faster_whisper_decode_audio(tmp_path, rate, channels, subtype,
+                                                         fmt):
+    """``resampler="ffmpeg"`` gives exactly the samples faster-whisper feeds Whisper."""
+    from faster_whisper.audio import decode_audio
+
+    rng = np.random.default_rng(rate)
+    t = np.arange(int(2.3 * rate)) / rate
+    wave = 0.3 * np.sin(2 * np.pi * 220 * t)[:, None] * np.ones(channels)
+    wave += rng.normal(0, 0.02, wave.shape)
+    path = tmp_path / f"clip.{fmt.lower()}"
+    sf.write(path, wave.astype(np.float32), rate, subtype=subtype, format=fmt)
+    ours = load_audio(path, resampler="ffmpeg").samples
+    theirs = decode_audio(str(path))
+    assert ours.dtype == np.float32 and len(ours) == len(theirs)
+    assert np.array_equal(ours, theirs)
+
+
+def test_ffmpeg_resampler_regions_and_bad_input(tmp_path):
+    path = tmp_path / "clip.wav"
+    sf.write(path, sine(3.0, 22_050), 22_050, subtype="PCM_16")
+    full = load_audio(path, resampler="ffmpeg").samples
+    part = load_audio(path, offset_s=1.0, duration_s=1.0, resampler="ffmpeg").samples
+    assert abs(len(part) - 16_000) <= 1
+    assert np.abs(part[100:-100] - full[16_100:32_000 - 100][: len(part) - 200]).max() < 0.01
+    with pytest.raises(ValueError, match="unknown resampler 'sinc'"):
+        load_audio(path, resampler="sinc")
+    nan = sine(1.0, 16_000)
+    nan[10] = np.nan
+    sf.write(tmp_path / "nan.wav", nan, 16_000, subtype="FLOAT")
+    with pytest.raises(NonFiniteSamplesError, match="1 of 16000 samples"):
+        load_audio(tmp_path / "nan.wav", resampler="ffmpeg")

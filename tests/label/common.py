@@ -47,20 +47,3 @@ def same_rows(got: dict[str, dict], want: dict[str, dict]) -> None:
             else:
                 assert other[name] == row[name], (key, name)
 
-
-def wer(references: list[str], hypotheses: list[str]) -> float:
-    """Corpus word error rate after Whisper's English normalizer (edits / reference words)."""
-    from whisper.normalizers import EnglishTextNormalizer
-
-    normalize = EnglishTextNormalizer()
-    edits = words = 0
-    for reference, hypothesis in zip(references, hypotheses):
-        ref, hyp = normalize(reference).split(), normalize(hypothesis).split()
-        row = list(range(len(hyp) + 1))
-        for i, r in enumerate(ref, 1):
-            diagonal, row[0] = row[0], i
-            for j, h in enumerate(hyp, 1):
-                diagonal, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, diagonal + (r != h))
-        edits += row[-1]
-        words += len(ref)
-    return edits / max(words, 1)

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from lanser_fast.cli import app
 from lanser_fast.manifest import read_results
-from tests.label.common import wer
+from tools.wer import wer
 
 
 def test_real_whisper_and_similarity_labels_emotional_speech(real_models, tmp_path):
