@@ -23,7 +23,8 @@ BLOCK = typer.Option(None, "--block", help="With --readme: the named block (<!--
 
 
 STAGES_OPT = typer.Option(None, "--stages", help="Comma-separated stages: frontend, decode, "
-                                                 "asr, nli, label, train, data (default: all).")
+                                                 "asr, asr-real, nli, similarity, label, "
+                                                 "train, data (default: all).")
 QUICK = typer.Option(False, "--quick", help="Small sizes: the whole suite in a few minutes "
                                             "(figures for a smoke check, not for decisions).")
 DEVICE = typer.Option("auto", "--device", help="auto (GPU contenders where CUDA is available), "

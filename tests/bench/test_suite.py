@@ -51,6 +51,15 @@ def test_bad_options_fail_before_any_work(tmp_path):
     assert missing.exit_code == 2 and "--compare" in missing.output
 
 
+def test_help_names_every_stage_and_every_stage_has_its_file():
+    from lanser_fast.bench.suite import STAGES, benchmarks_dir
+
+    text = " ".join(CliRunner().invoke(app, ["bench", "--help"], env={"COLUMNS": "300"})
+                    .output.replace("│", " ").split())
+    for stage, (file, _) in STAGES.items():
+        assert stage in text and (benchmarks_dir() / file).is_file(), stage
+
+
 def _record(ours_times, ref_times):
     record = Record.new()
     common = dict(stage="decode", workload="9 clips", unit="audio-h/device-h", threads=1)
