@@ -3,7 +3,7 @@ HF zero-shot pipeline.
 
 Workload: real all-MiniLM-L6-v2 weights (the offline shelf; ``python -m tools.real_models``),
 the 43-label taxonomy of ``bench_nli`` and the paper's template, on the 420 hand-written
-emotional sentences of ``tools.emotion_sentences`` (6-20 words). Contenders, in the same run:
+emotional sentences of ``lanser_fast.synth.sentences`` (6-20 words). Contenders, in the same run:
 
 - ours: ``SimilarityScorer`` (labels embedded once when it is built, each distinct transcript
   once, batches by token budget), ONNX Runtime fp32 (the CPU default), int8, and torch;
@@ -46,10 +46,12 @@ RESULTS: dict[str, np.ndarray] = {}
 
 @pytest.fixture(scope="module")
 def texts() -> list[str]:
-    from tools.emotion_sentences import sentences
+    from lanser_fast.synth.sentences import sentences
 
     bank = [normalize(text) for _, text in sentences()]
-    return [bank[(7 * i) % len(bank)] for i in range(N_OURS)]  # every emotion, mixed order
+    # all distinct (11 is prime to 420), every emotion, mixed order: ours embeds each distinct
+    # transcript once, so repeats would favour it
+    return [bank[(11 * i) % len(bank)] for i in range(N_OURS)]
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +72,7 @@ def _scorer(model: str, **options) -> SimilarityScorer:
 
 def _timed(measure, texts, run, impl: str, role: str, workload: str = WORKLOAD):
     out = {}
-    measurement = measure(lambda: out.update(scores=run()), work=len(texts), rounds=3,
+    measurement = measure(lambda: out.update(scores=run()), work=len(texts), rounds=5,
                           warmup_rounds=1, stage="similarity", workload=workload, impl=impl,
                           role=role, unit=UNIT, threads=torch.get_num_threads())
     return measurement, out["scores"]

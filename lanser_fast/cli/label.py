@@ -83,7 +83,7 @@ def label(
     items = open_inputs(inputs)
     with usage_errors(OutputError, hint="--out"):
         open_output(out, config, force=force, dry_run=True).release()
-    prepared = _prepare(config, export=not dry_run)
+    prepared = prepare_checked(config, export=not dry_run)
     if ray is not None:
         from lanser_fast.label.ray_job import RayUnavailable, connect
 
@@ -128,7 +128,7 @@ def prepare(
                          asr=replace(base.asr, model=asr_model),
                          nli=replace(base.nli, model=opt.text_model(nli_model, labeler),
                                      labeler=labeler))
-    for entry in _prepare(config):
+    for entry in prepare_checked(config):
         typer.echo(f"{entry.what}: {entry.model} -> {entry.where}")
     typer.echo(f"caches: HF_HOME={os.environ.get('HF_HOME', '~/.cache/huggingface')} "
                f"LANSER_FAST_CACHE={cache_root()}")
@@ -145,7 +145,7 @@ def _base_config(engine: str, precision: str):
     return replace(defaults, nli=replace(defaults.nli, engine=engine, precision=precision))
 
 
-def _prepare(config, export: bool = True) -> list:
+def prepare_checked(config, export: bool = True) -> list:
     """Every model resolved (downloaded, converted, exported) before any input is read."""
     from lanser_fast.asr.models import WhisperModelError
     from lanser_fast.label.prepare import prepare_models

@@ -15,7 +15,14 @@ from typing import List, Optional
 import typer
 
 from lanser_fast.cli import options as opt
-from lanser_fast.cli.base import app, comma_list, fail, open_inputs, usage_errors
+from lanser_fast.cli.base import (
+    app,
+    comma_list,
+    fail,
+    open_inputs,
+    run_failures,
+    usage_errors,
+)
 from lanser_fast.data.input_config import InputConfig
 from lanser_fast.data.sources import DataOptions
 from lanser_fast.data.splits import N_FOLDS as N_FOLDS_DEFAULT
@@ -362,6 +369,48 @@ def label_efficiency(
             fold=fold, n_folds=n_folds, on_cell=show)
     typer.echo((out / SUMMARY_MD).read_text())
     typer.echo(f"-> {out / SUMMARY_MD}, {out / PLOT_PNG}")
+
+
+@experiment_app.command("lanser-mini")
+def lanser_mini(
+    out: Path = typer.Option(..., "--out", "-o", help="Experiment folder: corpora/, labels/, "
+                             "pretrain/, efficiency/, report.md, results.csv, "
+                             "label_efficiency.png. Re-running resumes."),
+    scale: str = typer.Option("small", "--scale", help="small (a few minutes: CI) or full "
+                                                       "(~40 min on 2 CPU cores)."),
+    match: float = typer.Option(0.7, "--match", help="Probability that a pre-training clip's "
+                                                     "voice emotion is its words' emotion."),
+    seeds: Optional[str] = typer.Option(None, "--seeds", help="Seeds (default: the scale's); "
+                                        "seed s tests speaker fold s mod 4 + 1."),
+    asr_model: str = typer.Option("base", "--asr-model", help="Whisper model of the labeling "
+                                                              "step."),
+    text_model: str = typer.Option(None, "--text-model", help="Sentence-embedding model of the "
+                                   "similarity labeler (default: all-MiniLM-L6-v2)."),
+) -> None:
+    """LanSER in miniature on synthesized speech: label, pre-train, label efficiency, zero-shot,
+    baselines, one report (needs espeak-ng; real Whisper base and MiniLM from the shelf)."""
+    import shutil
+    from subprocess import CalledProcessError
+
+    from lanser_fast.cli.label import prepare_checked
+    from lanser_fast.train.lanser_mini import TEXT_MODEL, MiniConfig, claim, label_config, run_mini
+    from lanser_fast.train.mini_report import PLOT_PNG, REPORT_MD
+
+    with usage_errors(ValueError, hint="--scale/--match/--seeds"):
+        config = MiniConfig(scale=scale, match=match, asr_model=asr_model,
+                            text_model=text_model or TEXT_MODEL,
+                            seeds=comma_list(seeds, int) if seeds else None)
+    if shutil.which("espeak-ng") is None:
+        fail("espeak-ng is not installed (apt-get install espeak-ng): it speaks the corpora",
+             "espeak-ng")
+    with usage_errors(ValueError, hint="--out"):
+        claim(out, config)
+    prepare_checked(label_config(config))
+    with run_failures(RuntimeError, OSError, ValueError, CalledProcessError,
+                      prefix="lanser-mini"):
+        run_mini(out, config, say=typer.echo)
+    typer.echo((out / REPORT_MD).read_text())
+    typer.echo(f"-> {out / REPORT_MD}, {out / PLOT_PNG}")
 
 
 def _dataset(spec: str, taxonomy=DATA.taxonomy, min_score=DATA.min_score,

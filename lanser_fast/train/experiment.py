@@ -9,6 +9,7 @@ against the fraction of labels.
 from __future__ import annotations
 
 import csv
+import math
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -16,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from lanser_fast.data.examples import LabeledSet
-from lanser_fast.data.splits import N_FOLDS, make_split
+from lanser_fast.data.splits import N_FOLDS, label_fraction, make_split
+from lanser_fast.train.config import TrainConfig
 from lanser_fast.train.runs import RunSetup, finetune_and_test
 
 STARTS = ("scratch", "pretrained")
@@ -37,23 +39,30 @@ class Cell:
 def label_efficiency(data: LabeledSet, out_dir: str | os.PathLike, *,
                      init: str | os.PathLike, setup: RunSetup,
                      fractions, seeds, fold: int | None, n_folds: int = N_FOLDS,
-                     split_seed: int = 0, progress: bool = True,
-                     on_cell=None) -> list[Cell]:
+                     split_seed: int = 0, valid_fraction: float = 0.1,
+                     starts: tuple[str, ...] = STARTS, steps: int = 0,
+                     progress: bool = True, on_cell=None) -> list[Cell]:
     """Run every cell (resuming finished ones) and write the table and plot into ``out_dir``.
 
     Both starts train ``setup`` (the pre-trained model's architecture and front end): only the
-    initial weights differ."""
+    initial weights differ. ``valid_fraction`` 0 scores each run's last checkpoint. ``steps``
+    gives every cell the same number of optimizer steps (epochs follow from its label count),
+    so small fractions are not also trained less; 0 trains ``setup``'s epochs."""
+    if not starts or set(starts) - set(STARTS):
+        raise ValueError(f"starts must be some of {', '.join(STARTS)}, got {starts}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    split = make_split(data, fold=fold, n_folds=n_folds, seed=split_seed)
+    split = make_split(data, fold=fold, n_folds=n_folds, seed=split_seed,
+                       valid_fraction=valid_fraction)
     if not len(split.test):
         raise ValueError(f"{data.name}: the split has no test set ({split.description}); "
                          "pass --fold")
     cells = []
     for fraction in fractions:
         for seed in seeds:
-            for start in STARTS:
-                seeded = replace(setup, train=replace(setup.train, seed=seed))
+            for start in starts:
+                seeded = replace(setup, train=_cell_config(setup.train, split.train,
+                                                           fraction, seed, steps))
                 run = out / f"{start}_f{fraction:g}_s{seed}"
                 _, record = finetune_and_test(split, run, seeded, fraction=fraction,
                                               init=init if start == "pretrained" else None,
@@ -68,6 +77,16 @@ def label_efficiency(data: LabeledSet, out_dir: str | os.PathLike, *,
     if cells:
         write_results(cells, out)
     return cells
+
+
+def _cell_config(config: TrainConfig, train: LabeledSet, fraction: float, seed: int,
+                 steps: int) -> TrainConfig:
+    config = replace(config, seed=seed)
+    if not steps:
+        return config
+    per_epoch = math.ceil(len(label_fraction(train, fraction, seed)) /
+                          (config.batch_size * config.accumulate))
+    return replace(config, epochs=math.ceil(steps / per_epoch), max_steps=steps)
 
 
 def write_results(cells: list[Cell], out: Path) -> None:

@@ -13,7 +13,7 @@ from tools.wer import wer
 
 
 def test_real_whisper_and_similarity_labels_emotional_speech(real_models, tmp_path):
-    from tools.synth_emotion import agreement, synthesize_pretraining
+    from lanser_fast.synth.speech import agreement, synthesize_pretraining
 
     corpus = tmp_path / "corpus"
     truth = synthesize_pretraining(corpus, 12, match=1.0, seed=5)

@@ -55,7 +55,7 @@ def test_scores_equal_sentence_transformers(reference, engine):
 
 
 def test_int8_agrees_with_fp32_on_top_labels(real_models):
-    from tools.emotion_sentences import sentences
+    from lanser_fast.synth.sentences import sentences
 
     texts = [text for _, text in sentences()][::7]
     exact, fast = (make_scorer(ScoreConfig(model=MINILM, labeler="similarity",
@@ -84,7 +84,7 @@ def test_clearly_emotional_sentences_get_their_emotion(real_models):
     """all-MiniLM-L6-v2, cremad6, the paper's template: the share of hand-written sentences
     whose weak label is the intended emotion (chance: 1/6). Measured on the full bank of 420:
     see the closing note of issue 17; this checks it stays well above chance on 60 of them."""
-    from tools.emotion_sentences import EMOTIONS, sentences
+    from lanser_fast.synth.sentences import EMOTIONS, sentences
 
     bank = [pair for emotion in EMOTIONS for pair in sentences(emotion)[:10]]
     scorer = make_scorer(ScoreConfig(model=MINILM, labeler="similarity", taxonomy="cremad6"))

@@ -21,7 +21,7 @@ An intensity level scales them: ``LO`` 0.5, ``MD`` 0.75, ``HI`` 1.0 (``XX``, CRE
 corpora, from the literature's directions, not tuned on results.
 
 **Pre-training speech** (``synthesize_pretraining``, unlabeled, the People's Speech / Condensed
-Movies analogue): sentences of ``tools.emotion_sentences`` whose words carry an emotion, each
+Movies analogue): sentences of :mod:`lanser_fast.synth.sentences` whose words carry an emotion, each
 spoken by a speaker of the pool with the prosody of its *voice emotion*: the text's emotion with
 probability ``match``, otherwise one of the other five, uniformly. So text and voice agree often
 but not always, as in acted speech (``match`` 0.7) or less, as in read speech (``match`` 0.2).
@@ -35,17 +35,17 @@ levels given, written in CREMA-D's released layout ``AudioWAV/<actor>_<SENTENCE>
 (16 kHz, 16-bit, like the release) so ``crema-d:PATH`` reads it unchanged. Actors are distinct
 voices with distinct pitch and speed offsets, so speaker-independent folds mean something.
 
-    python -m tools.synth_emotion pretrain --out corpus --count 360 --match 0.7
-    python -m tools.synth_emotion cremad --out cremad-like --actors 8
-    python -m tools.synth_emotion agreement corpus labels.parquet   # weak labels vs the truth
+    python -m lanser_fast.synth pretrain --out corpus --count 360 --match 0.7
+    python -m lanser_fast.synth cremad --out cremad-like --actors 8
+    python -m lanser_fast.synth agreement corpus labels.parquet   # weak labels vs the truth
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Sequence
@@ -56,7 +56,7 @@ import soundfile as sf
 from lanser_fast.audio import SAMPLE_RATE, load_audio
 from lanser_fast.data.cremad import EMOTIONS as CREMAD_CODES
 from lanser_fast.data.cremad import SENTENCES as CREMAD_SENTENCES
-from tools.emotion_sentences import EMOTIONS, sentences
+from lanser_fast.synth.sentences import EMOTIONS, sentences
 
 # percent offsets at full intensity: (pitch, range, rate, volume); see the table above
 PROFILES: dict[str, tuple[int, int, int, int]] = {
@@ -85,10 +85,15 @@ class Speaker:
     rate: int  # -s
 
 
-def speakers(count: int, seed: int = 0) -> list[Speaker]:
-    """``count`` distinct speakers (voice, variant, base pitch and rate), seeded."""
+def speakers(count: int, seed: int = 0, exclude: Sequence[Speaker] = ()) -> list[Speaker]:
+    """``count`` distinct speakers (voice, variant, base pitch and rate), seeded; none shares
+    a voice and variant with a speaker of ``exclude``."""
     rng = random.Random(seed)
-    combos = [(v, a) for v in VOICES for a in VARIANTS]
+    taken = {s.voice for s in exclude}
+    combos = [(v, a) for v in VOICES for a in VARIANTS if f"{v}+{a}" not in taken]
+    if count > len(combos):
+        raise ValueError(f"only {len(combos)} voice and variant pairs are left for {count} "
+                         "speakers")
     rng.shuffle(combos)
     return [Speaker(f"s{k:02d}", f"{voice}+{variant}", rng.randint(*BASE_PITCH),
                     rng.randint(*BASE_RATE)) for k, (voice, variant) in
@@ -110,9 +115,14 @@ def speak_emotion(text: str, speaker: Speaker, emotion: str, level: str = "HI",
 
 
 def synthesize_pretraining(out_dir: str | Path, count: int, *, match: float = 0.7,
-                           seed: int = 0, n_speakers: int = 12) -> list[dict]:
+                           seed: int = 0, n_speakers: int = 12, jobs: int = 2) -> list[dict]:
     """``count`` unlabeled clips (sentences of the bank, cycled in a seeded order), each voice
     emotion matching the text's with probability ``match``; ``manifest.jsonl`` + ``truth.jsonl``.
+
+    The draws do not depend on ``match`` (each clip draws its sentence, speaker, level, a uniform
+    number ``u`` and another emotion; its voice is the text's emotion when ``u < match``), so
+    corpora of two ``match`` values differ only in the clips whose ``u`` lies between them.
+    Clips already on disk are kept (a killed run resumes); ``jobs`` espeak-ng processes at once.
     """
     if not 0 <= match <= 1:
         raise ValueError(f"match must be in [0, 1], got {match}")
@@ -123,19 +133,18 @@ def synthesize_pretraining(out_dir: str | Path, count: int, *, match: float = 0.
     order = list(range(len(bank)))
     rng.shuffle(order)
     pool = speakers(n_speakers, seed)
-    truth = []
+    truth, todo = [], []
     for index in range(count):
         text_emotion, text = bank[order[index % len(bank)]]
-        voice_emotion = text_emotion if rng.random() < match else \
-            rng.choice([e for e in EMOTIONS if e != text_emotion])
-        speaker = rng.choice(pool)
-        level = rng.choice(("MD", "HI"))
+        u, other = rng.random(), rng.choice([e for e in EMOTIONS if e != text_emotion])
+        speaker, level = rng.choice(pool), rng.choice(("MD", "HI"))
+        voice_emotion = text_emotion if u < match else other
         name = f"utt{index:05d}.wav"
-        wave = speak_emotion(text, speaker, voice_emotion, level)
-        sf.write(out / name, wave, SAMPLE_RATE, subtype="PCM_16")
         truth.append({"id": name, "path": name, "transcript": text, "text_emotion": text_emotion,
-                      "voice_emotion": voice_emotion, "speaker": speaker.name, "level": level,
-                      "duration_s": len(wave) / SAMPLE_RATE})
+                      "voice_emotion": voice_emotion, "speaker": speaker.name, "level": level})
+        todo.append((out / name, text, speaker, voice_emotion, level))
+    for row, frames in zip(truth, _speak_all(todo, jobs)):
+        row["duration_s"] = frames / SAMPLE_RATE
     _jsonl(out / "manifest.jsonl", [{"id": t["id"], "path": t["path"]} for t in truth])
     _jsonl(out / "truth.jsonl", truth)
     _jsonl(out / "speakers.jsonl", [asdict(s) for s in pool])
@@ -143,28 +152,48 @@ def synthesize_pretraining(out_dir: str | Path, count: int, *, match: float = 0.
 
 
 def synthesize_cremad(out_dir: str | Path, *, actors: int = 8, levels: Sequence[str] = ("LO",
-                      "HI"), seed: int = 1, sentence_codes: Sequence[str] | None = None
-                      ) -> list[Path]:
+                      "HI"), seed: int = 1, sentence_codes: Sequence[str] | None = None,
+                      exclude: Sequence[Speaker] = (), jobs: int = 2) -> list[Path]:
     """A CREMA-D-like tree: every actor x sentence x emotion x level under ``AudioWAV/``
-    (neutral once per sentence at level ``XX``, as CREMA-D records it)."""
+    (neutral once per sentence at level ``XX``, as CREMA-D records it). Actors share no voice
+    with ``exclude`` (e.g. the pre-training speakers); clips on disk are kept."""
     root = Path(out_dir)
     folder = root / "AudioWAV"
     folder.mkdir(parents=True, exist_ok=True)
-    cast = speakers(actors, seed)
-    written = []
+    cast = speakers(actors, seed, exclude)
+    todo = []
     for number, speaker in enumerate(cast, start=1001):
         for code in sentence_codes or CREMAD_SENTENCES:
             for emotion in EMOTIONS:
                 for level in (("XX",) if emotion == "neutral" else levels):
                     path = folder / f"{number}_{code}_{CODES[emotion]}_{level}.wav"
-                    if not path.exists():
-                        wave = speak_emotion(CREMAD_SENTENCES[code], speaker, emotion, level)
-                        tmp = path.with_name("." + path.name)
-                        sf.write(tmp, wave, SAMPLE_RATE, subtype="PCM_16", format="WAV")
-                        tmp.replace(path)
-                    written.append(path)
+                    todo.append((path, CREMAD_SENTENCES[code], speaker, emotion, level))
+    _speak_all(todo, jobs)
     _jsonl(root / "actors.jsonl", [{"actor": 1001 + k, **asdict(s)} for k, s in enumerate(cast)])
-    return written
+    return [path for path, *_ in todo]
+
+
+def read_speakers(path: str | Path) -> list[Speaker]:
+    """The speakers a synthesis wrote (``speakers.jsonl`` or ``actors.jsonl``)."""
+    rows = [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+    return [Speaker(r["name"], r["voice"], r["pitch"], r["rate"]) for r in rows]
+
+
+def _speak_all(todo: list[tuple], jobs: int) -> list[int]:
+    """Write each ``(path, text, speaker, emotion, level)`` clip that is not on disk yet
+    (atomically: a temporary name, then a rename); the frame counts of all of them."""
+    def one(job) -> int:
+        path, text, speaker, emotion, level = job
+        if path.exists():
+            return sf.info(path).frames
+        wave = speak_emotion(text, speaker, emotion, level)
+        tmp = path.with_name("." + path.name)
+        sf.write(tmp, wave, SAMPLE_RATE, subtype="PCM_16", format="WAV")
+        tmp.replace(path)
+        return len(wave)
+
+    with ThreadPoolExecutor(max(1, jobs)) as pool:
+        return list(pool.map(one, todo))
 
 
 def agreement(truth_jsonl: str | Path, results: str | Path) -> dict:
@@ -198,41 +227,3 @@ def _trim(wave: np.ndarray, sample_rate: int, threshold: float = 1e-3) -> np.nda
 
 def _jsonl(path: Path, rows: list[dict]) -> None:
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    sub = parser.add_subparsers(dest="what", required=True)
-    pre = sub.add_parser("pretrain", help="unlabeled emotional speech (manifest + truth)")
-    pre.add_argument("--out", required=True)
-    pre.add_argument("--count", type=int, default=36)
-    pre.add_argument("--match", type=float, default=0.7, help="P(voice emotion = text's)")
-    pre.add_argument("--seed", type=int, default=0)
-    crema = sub.add_parser("cremad", help="a CREMA-D-like labeled tree (AudioWAV/)")
-    crema.add_argument("--out", required=True)
-    crema.add_argument("--actors", type=int, default=8)
-    crema.add_argument("--levels", default="LO,HI")
-    crema.add_argument("--seed", type=int, default=1)
-    agree = sub.add_parser("agreement", help="weak labels of a label run vs truth.jsonl")
-    agree.add_argument("corpus", help="the pretrain corpus folder (holds truth.jsonl)")
-    agree.add_argument("results", help="the label output of that corpus")
-    args = parser.parse_args(argv)
-    if args.what == "agreement":
-        a = agreement(Path(args.corpus) / "truth.jsonl", args.results)
-        print(f"{a['labeled']} of {a['clips']} clips labeled; weak label = the sentence's "
-              f"emotion for {a['text_agreement']:.0%}, = the voice's for "
-              f"{a['voice_agreement']:.0%} (chance 1/6 = 17%; voice = text for "
-              f"{a['text_voice_match']:.0%} of the clips)")
-        return
-    if args.what == "pretrain":
-        rows = synthesize_pretraining(args.out, args.count, match=args.match, seed=args.seed)
-        minutes = sum(r["duration_s"] for r in rows) / 60
-        print(f"wrote {len(rows)} clips ({minutes:.1f} min) to {args.out} (truth.jsonl beside)")
-    else:
-        files = synthesize_cremad(args.out, actors=args.actors, seed=args.seed,
-                                  levels=tuple(args.levels.split(",")))
-        print(f"wrote {len(files)} clips to {Path(args.out) / 'AudioWAV'}")
-
-
-if __name__ == "__main__":
-    main()
