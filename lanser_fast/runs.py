@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
 from lanser_fast.manifest import Item, done_ids, error_row
+from lanser_fast.manifest.names import storable
 
 # The leading underscore makes Parquet dataset readers (pyarrow, pandas) skip the sidecar.
 RUN_SIDECAR = "_run.json"
@@ -42,7 +43,7 @@ def done_inputs(out_dir: str | os.PathLike) -> set[str]:
 def skip_done(items: Iterable[Item], done: set[str], summary) -> Iterator[Item]:
     """``items`` whose ids are not in ``done``; ``summary.skipped`` counts the others."""
     for item in items:
-        if item.id in done:
+        if storable(item.id) in done:  # ids are stored storable (manifest/names.py)
             summary.skipped += 1
             continue
         yield item

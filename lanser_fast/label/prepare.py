@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from lanser_fast.label.config import LabelConfig
 from lanser_fast.manifest import Item
+from lanser_fast.manifest.names import storable
 from lanser_fast.runs import done_inputs
 
 
@@ -35,7 +36,7 @@ def dry_run(items: Iterable[Item], out_dir) -> DryRun:
     for item in items:
         total += 1
         problems += item.problem is not None
-        already += item.id in done
+        already += storable(item.id) in done
     return DryRun(total, problems, already)
 
 

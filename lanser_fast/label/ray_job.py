@@ -12,6 +12,7 @@ them have arrived. Killing the driver ends the job; the same command resumes.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import asdict, replace
 from typing import Iterable
@@ -23,6 +24,7 @@ from lanser_fast.label.corpus import FLUSH_S, SHARD_ROWS
 from lanser_fast.label.output import open_output
 from lanser_fast.label.summary import LabelSummary
 from lanser_fast.manifest import RESULT_SCHEMA, Item, ShardWriter, stage_schema
+from lanser_fast.manifest.names import name_bytes, storable, storable_row
 from lanser_fast.runs import batched, skip_done
 
 WINDOW_ITEMS = 4096  # inputs per Ray dataset
@@ -121,7 +123,17 @@ def _dataset(window: list[Item], config: LabelConfig, gpus: int, cpus: int):
 
 
 def _item_dict(item: Item) -> dict:
-    return asdict(item)
+    """An item as Arrow can carry it: a name that is not UTF-8 travels as bytes too."""
+    row = asdict(item)
+    row["path_bytes"] = name_bytes(item.path) if storable(item.path) is not item.path else None
+    return storable_row(row, keep_bytes=False)
+
+
+def _item(row: dict) -> Item:
+    raw = row.pop("path_bytes")
+    if raw is not None:
+        row["path"] = os.fsdecode(raw)
+    return Item(**row)
 
 
 class _AsrStage:
@@ -139,12 +151,12 @@ class _AsrStage:
     def __call__(self, batch: pa.Table) -> pa.Table:
         from lanser_fast.label.pipeline import transcript_rows
 
-        items = [Item(**row) for row in batch.to_pylist()]
+        items = [_item(row) for row in batch.to_pylist()]
         rows = []
         for file in transcript_rows(items, self.transcriber, self.config.decode_threads):
             for row in file.rows:
-                row[_INPUT], row[_GROUP] = file.item.id, len(file.rows)
-                rows.append(row)
+                row[_INPUT], row[_GROUP] = storable(file.item.id), len(file.rows)
+                rows.append(storable_row(row, keep_bytes=True))
         return pa.Table.from_pylist(rows, schema=_STREAM_SCHEMA)
 
 

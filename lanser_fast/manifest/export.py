@@ -120,14 +120,17 @@ def _batches(shards: list[Path]) -> Iterator[pa.RecordBatch]:
             for field in fields:
                 index = batch.schema.get_field_index(field.name)
                 column = batch.column(index) if index >= 0 else pa.nulls(len(batch), field.type)
-                arrays.append(_shortest_floats(column))
+                arrays.append(_exportable(column))
             yield pa.RecordBatch.from_arrays(arrays, names=[f.name for f in fields])
 
 
-def _shortest_floats(column: pa.Array) -> pa.Array:
+def _exportable(column: pa.Array) -> pa.Array:
     # Arrow prints float32 as its shortest round-trip decimal; parsing that as float64 gives the
     # number a reader expects, and float32(that) is the stored value again.
     kind = column.type
+    if pa.types.is_binary(kind):  # path_bytes: hex in JSONL and CSV (manifest/names.py)
+        return pa.array([None if v is None else v.hex() for v in column.to_pylist()],
+                        pa.string())
     if pa.types.is_float32(kind):
         return column.cast(pa.string()).cast(pa.float64())
     if pa.types.is_list(kind) and pa.types.is_float32(kind.value_type):

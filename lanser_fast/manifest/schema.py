@@ -23,6 +23,7 @@ RESULT_SCHEMA = pa.schema(
     [
         ("id", pa.string()),  # stable utterance id (unique within a run)
         ("path", pa.string()),  # the input as given: file path, URL or "<shard>/<member>"
+        ("path_bytes", pa.binary()),  # the path's exact bytes when it is not UTF-8 (names.py)
         ("offset_s", pa.float64()),  # start of the utterance inside the file
         ("duration_s", pa.float64()),  # length of the utterance
         ("audio_flags", pa.list_(pa.string())),  # decode flags, e.g. "truncated"
@@ -51,7 +52,7 @@ SCORE_FIELDS = pa.schema(
     ]
 )
 
-_BASE = ("id", "path", "offset_s", "duration_s", "audio_flags")
+_BASE = ("id", "path", "path_bytes", "offset_s", "duration_s", "audio_flags")
 _LABEL = ("weak_label", "weak_score", "scores")
 _LABELER = ("taxonomy", "prompt", "nli_model")
 _ERROR = ("error_stage", "error")

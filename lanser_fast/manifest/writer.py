@@ -21,6 +21,8 @@ from typing import Any, Iterable
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from lanser_fast.manifest.names import storable_row
+
 SHARD_ROWS = 4096  # rows per shard: bounds memory and the work a crash can lose
 _SHARD_RE = re.compile(r"^part-(?P<writer>[A-Za-z0-9_]+)-(?P<seq>\d{6})\.parquet$")
 _TMP_PREFIX = ".tmp-"
@@ -72,7 +74,7 @@ class ShardWriter:
         """Write the buffered rows as one complete shard (no-op when empty)."""
         if not self._rows:
             return
-        table = pa.Table.from_pylist(self._rows, schema=self.schema)
+        table = self._table()
         final = self.out_dir / f"part-{self.writer}-{self._seq:06d}.parquet"
         tmp = self.out_dir / f"{_TMP_PREFIX}{uuid.uuid4().hex}.parquet"
         with open(tmp, "wb") as fh:
@@ -84,6 +86,28 @@ class ShardWriter:
         self._seq += 1
         self.rows_written += len(self._rows)
         self._rows = []
+
+    def _table(self) -> pa.Table:
+        """The buffered rows as a table; a row that still cannot be stored becomes its input's
+        error row (stage ``write``) instead of failing the shard's other rows."""
+        keep = "path_bytes" in self.schema.names
+        rows = [storable_row(r, keep) for r in self._rows]
+        try:
+            return pa.Table.from_pylist(rows, schema=self.schema)
+        except (pa.ArrowException, ValueError, TypeError, OverflowError):
+            return pa.Table.from_pylist([self._storable(r) for r in rows], schema=self.schema)
+
+    def _storable(self, row: dict[str, Any]) -> dict[str, Any]:
+        try:
+            pa.Table.from_pylist([row], schema=self.schema)
+            return row
+        except (pa.ArrowException, ValueError, TypeError, OverflowError) as exc:
+            failed = {name: row.get(name) for name in ("id", "path", "path_bytes", "offset_s")
+                      if name in self.schema.names}
+            if "error" in self.schema.names:
+                failed.update(error_stage="write", error=f"unstorable: {type(exc).__name__}: "
+                                                        f"{exc}"[:500])
+            return failed
 
     def close(self) -> None:
         self.flush()
