@@ -18,7 +18,6 @@ import time
 from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from lanser_fast.asr.guards import FLAG_NO_SPEECH, FLAG_VAD_NO_SPEECH, is_silent
@@ -38,14 +37,12 @@ from lanser_fast.manifest import (
     error_row,
     stage_schema,
     whole_file_row,
-    write_json_atomic,
 )
+from lanser_fast.run_output import open_output
 from lanser_fast.runs import (
-    RUN_SIDECAR,
     FileRows,
     counts_text,
     decode_threads_for,
-    done_inputs,
     load_item,
     ordered_map,
     skip_done,
@@ -152,17 +149,45 @@ def transcribed_files(items: Iterable[Item], transcriber: Transcriber, *,
 def transcribe_corpus(items: Iterable[Item], out_dir: str | os.PathLike,
                       config: TranscribeConfig = TranscribeConfig(), *,
                       transcriber: Transcriber | None = None, decode_threads: int = 0,
+                      force: bool = False,
                       on_row: Callable[[dict], None] | None = None,
                       on_file: Callable[[TranscribeSummary], None] | None = None
                       ) -> TranscribeSummary:
-    """Transcribe every item into ``out_dir``; inputs already there are skipped (resume)."""
+    """Transcribe every item into ``out_dir``; inputs already there are skipped (resume).
+
+    Raises ``OutputError`` before any work when the folder is locked by another run or was
+    written with other row-deciding settings (``TranscribeConfig.identity``), unless ``force``.
+    """
     transcriber = transcriber or Transcriber(config)  # a missing model fails before any work
     config = transcriber.config
-    summary = TranscribeSummary(device=transcriber.device,
-                                compute_type=transcriber.decoder.compute_type)
+    output = open_output(out_dir, "transcribe", config.identity(), force=force)
+    try:
+        summary = TranscribeSummary(device=transcriber.device,
+                                    compute_type=transcriber.decoder.compute_type)
+        output.record(asdict(config), "running")
+        _transcribe_into(output, items, transcriber, decode_threads, summary, on_row, on_file)
+        output.record(asdict(config), "done", {
+            "device": summary.device,
+            "compute_type": transcriber.decoder.compute_type,
+            "files_this_run": summary.files,
+            "rows_this_run": summary.rows,
+            "skipped_done": summary.skipped,
+            "audio_hours": summary.audio_s / 3600,
+            "speech_hours": summary.speech_s / 3600,
+            "wall_s": summary.wall_s,
+            "audio_hours_per_device_hour": summary.audio_hours_per_device_hour,
+            "errors": dict(summary.errors),
+            "asr_flags": dict(summary.flags),
+        })
+    finally:
+        output.release()
+    return summary
+
+
+def _transcribe_into(output, items, transcriber, decode_threads, summary, on_row, on_file):
     start = time.perf_counter()
-    todo = skip_done(items, done_inputs(out_dir), summary)
-    with ShardWriter(out_dir, stage_schema("transcribe")) as writer:
+    todo = skip_done(items, output.done, summary)
+    with ShardWriter(output.path, stage_schema("transcribe")) as writer:
         for file in transcribed_files(todo, transcriber, decode_threads=decode_threads):
             writer.write_group(file.rows)
             summary.files += 1
@@ -180,22 +205,6 @@ def transcribe_corpus(items: Iterable[Item], out_dir: str | os.PathLike,
             if on_file is not None:
                 on_file(summary)
     summary.wall_s = time.perf_counter() - start
-    write_json_atomic(Path(out_dir) / RUN_SIDECAR, {
-        "stage": "transcribe",
-        "config": asdict(config),
-        "device": summary.device,
-        "compute_type": transcriber.decoder.compute_type,
-        "files_this_run": summary.files,
-        "rows_this_run": summary.rows,
-        "skipped_done": summary.skipped,
-        "audio_hours": summary.audio_s / 3600,
-        "speech_hours": summary.speech_s / 3600,
-        "wall_s": summary.wall_s,
-        "audio_hours_per_device_hour": summary.audio_hours_per_device_hour,
-        "errors": dict(summary.errors),
-        "asr_flags": dict(summary.flags),
-    })
-    return summary
 
 
 def _row(result, model: str) -> dict:

@@ -18,7 +18,7 @@ import threading
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Iterable, Iterator, Sequence
 
 import numpy as np
@@ -38,6 +38,7 @@ FEATURE_THREADS = 1  # each worker computes its own batch's log-mel
 # 1.2 WER points better with real base weights on espeak-ng speech, the same as
 # WhisperModel.transcribe) or "whisper" (openai-whisper/HF: the clip padded to 30 s first)
 FRONTENDS = ("faster-whisper", "whisper")
+ROW_SETTINGS = ("model", "compute_type", "frontend", "resampler", "decode", "vad", "guards")
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,11 @@ class TranscribeConfig:
                              f"{', '.join(FRONTENDS)}")
         if self.decode.max_new_tokens < 1:
             raise ValueError("max_new_tokens must be at least 1")
+
+    def identity(self) -> dict:
+        """The settings that decide the rows: a resumed run with others is refused."""
+        values = asdict(self)
+        return {key: values[key] for key in ROW_SETTINGS}
 
 
 @dataclass(frozen=True)

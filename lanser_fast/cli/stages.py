@@ -19,6 +19,7 @@ from lanser_fast.cli.base import (
     open_inputs,
     progress,
     row_progress,
+    run_failures,
     usage_errors,
 )
 from lanser_fast.features import DEFAULT_PRESET
@@ -146,6 +147,8 @@ def transcribe(
     vad_pad_ms: int = opt.VAD_PAD, no_speech_threshold: float = opt.NO_SPEECH,
     logprob_threshold: float = opt.LOGPROB, compression_ratio_threshold: float = opt.COMPRESSION,
     max_tokens_per_s: float = opt.TOKENS_PER_S,
+    force: bool = typer.Option(False, "--force", help="Resume into a folder written with other "
+                               "settings (rows already there keep theirs)."),
 ) -> None:
     """Whisper transcripts of a corpus, batched across files, VAD for files over 30 s.
 
@@ -159,6 +162,7 @@ def transcribe(
     from lanser_fast.asr.transcriber import TranscribeConfig, Transcriber
     from lanser_fast.asr.vad import VadConfig
     from lanser_fast.asr.whisper_decode import DecodeOptions
+    from lanser_fast.run_output import OutputError, open_output
 
     with usage_errors(ValueError):
         config = TranscribeConfig(
@@ -176,13 +180,22 @@ def transcribe(
     with usage_errors((WhisperModelError, "--model"),
                       (ValueError, "--device/--compute-type/--language")):
         transcriber = Transcriber(config)
+    try:
+        with usage_errors(OutputError, hint="--out"):  # locked, or other settings: no work yet
+            open_output(out, "transcribe", config.identity(), force=force,
+                        dry_run=True).release()
+    except BaseException:
+        transcriber.close()
+        raise
     with progress("transcribe") as update:
         def on_file(s) -> None:
             update(completed=s.files, line=f"{s.audio_s / 3600:.3f} audio-h, "
                    f"{s.audio_hours_per_device_hour:,.1f} audio-h per device-h")
 
         try:
-            summary = transcribe_corpus(items, out, transcriber=transcriber, on_file=on_file)
+            with run_failures(OutputError, prefix="transcribe"):
+                summary = transcribe_corpus(items, out, transcriber=transcriber, force=force,
+                                            on_file=on_file)
         finally:
             transcriber.close()
     for line in summary.report(out):

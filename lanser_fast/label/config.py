@@ -34,14 +34,11 @@ class LabelConfig:
 
     def identity(self) -> dict:
         """The settings that decide the rows; a resumed run with others is refused."""
-        asr = asdict(self.asr)
         nli = asdict(self.nli)
         return {
             "transcripts": self.transcripts,
             "languages": sorted(self.languages),
-            "asr": None if self.transcripts == "manifest" else {
-                key: asr[key] for key in ("model", "compute_type", "frontend", "resampler",
-                                          "decode", "vad", "guards")},
+            "asr": None if self.transcripts == "manifest" else self.asr.identity(),
             "nli": {key: nli[key] for key in ("model", "taxonomy", "template", "multi_label",
                                               "engine", "precision", "empty")
                     + (() if self.nli.labeler == "entailment" else ("labeler", "temperature"))},

@@ -44,7 +44,7 @@ def label_corpus(items: Iterable[Item], out_dir, config: LabelConfig = LabelConf
         raise ValueError("a prepared labeler serves one process; drop it or workers/gpus")
     output = open_output(out_dir, config, force=force)
     try:
-        output.record(config, "running", {"workers": processes, "gpus": gpus})
+        output.record(config.as_dict(), "running", {"workers": processes, "gpus": gpus})
         summary = LabelSummary(devices=max(1, gpus))
         started = time.perf_counter()
         todo = skip_done(items, output.done, summary)
@@ -55,7 +55,7 @@ def label_corpus(items: Iterable[Item], out_dir, config: LabelConfig = LabelConf
             run_workers(todo, output.path, config, processes, bool(gpus), summary, started,
                         on_progress, shard_rows, flush_s)
         summary.wall_s = time.perf_counter() - started
-        output.record(config, "done", {"workers": processes, "gpus": gpus,
+        output.record(config.as_dict(), "done", {"workers": processes, "gpus": gpus,
                                        "summary": summary.as_dict()})
     finally:
         output.release()

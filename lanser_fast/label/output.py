@@ -1,137 +1,18 @@
-"""The output folder of a ``label`` run: one writer at a time, one configuration per folder.
-
-``open_output`` takes an exclusive lock on ``OUT/.lock`` (released by the operating system when
-the process dies, so a killed run never blocks its resume), refuses a folder whose ``_run.json``
-records other row-deciding settings (or another stage's output) unless ``force``, deletes the
-temporary files of shards a killed run did not finish, records the configuration before any row
-is written, and tells which inputs are done.
-"""
+"""The output folder of a ``label`` run (:mod:`lanser_fast.run_output` with the label stage's
+identity: the settings in ``LabelConfig.identity``)."""
 
 from __future__ import annotations
 
-import json
 import os
-import time
-from dataclasses import dataclass
-from pathlib import Path
 
 from lanser_fast.label.config import LabelConfig
-from lanser_fast.manifest import write_json_atomic
-from lanser_fast.manifest.writer import remove_leftovers
-from lanser_fast.runs import RUN_SIDECAR, done_inputs
+from lanser_fast.run_output import Output, OutputError
 
-LOCK_NAME = ".lock"
+__all__ = ["Output", "OutputError", "open_output"]
 
 
-class OutputError(ValueError):
-    """The output folder cannot take this run (locked, or holding another configuration)."""
+def open_output(out_dir: str | os.PathLike, config: LabelConfig, *, force: bool = False,
+                dry_run: bool = False) -> Output:
+    from lanser_fast.run_output import open_output as open_run
 
-
-@dataclass
-class Output:
-    path: Path
-    lock: object  # the held FileLock
-    done: set[str]  # input ids whose rows are all written
-    resumed: bool
-    started_at: float
-
-    def record(self, config: LabelConfig, status: str, extra: dict | None = None) -> None:
-        """Write ``_run.json``: the configuration, its identity and (at the end) the summary."""
-        write_json_atomic(self.path / RUN_SIDECAR, {
-            "stage": "label", "status": status, "identity": _jsonable(config.identity()),
-            "config": config.as_dict(), "versions": _versions(),
-            "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(self.started_at)),
-            **(extra or {}),
-        })
-
-    def release(self) -> None:
-        self.lock.release()
-
-
-def open_output(out_dir: str | os.PathLike, config: LabelConfig, *,
-                force: bool = False, dry_run: bool = False) -> Output:
-    from filelock import FileLock, Timeout
-
-    path = Path(out_dir)
-    if path.exists() and not path.is_dir():
-        raise OutputError(f"{path} exists and is not a folder: --out names a folder of Parquet "
-                          "shards")
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot create the output folder {path}: {exc.strerror or exc}") \
-            from None
-    if not os.access(path, os.W_OK):
-        raise OutputError(f"the output folder {path} is not writable")
-    lock = FileLock(str(path / LOCK_NAME))
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        raise OutputError(f"another run is writing to {path} (it holds {path / LOCK_NAME}); "
-                          "wait for it or use another --out") from None
-    try:
-        _check_config(path, config, force)
-        if not dry_run:
-            remove_leftovers(path)
-        done = done_inputs(path)
-    except BaseException:
-        lock.release()
-        raise
-    return Output(path, lock, done, resumed=bool(done), started_at=time.time())
-
-
-def _check_config(path: Path, config: LabelConfig, force: bool) -> None:
-    sidecar = path / RUN_SIDECAR
-    has_rows = any(path.glob("part-*.parquet"))
-    if not sidecar.exists():
-        if has_rows and not force:
-            raise OutputError(f"{path} holds result shards but no {RUN_SIDECAR}: its "
-                              "configuration is unknown. Use another --out, or --force to add "
-                              "rows to it anyway")
-        return
-    try:
-        previous = json.loads(sidecar.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        if force:
-            return
-        raise OutputError(f"{sidecar} is unreadable ({exc}); use another --out, or --force") \
-            from None
-    if previous.get("stage") != "label":
-        if has_rows and not force:
-            raise OutputError(f"{path} holds the output of '{previous.get('stage')}', not of "
-                              "'label'; use another --out, or --force")
-        return
-    before, now = previous.get("identity"), _jsonable(config.identity())
-    if before != now and not force:
-        changed = sorted(_differences(before or {}, now))
-        raise OutputError(f"{path} was written with other settings ({'; '.join(changed)}); "
-                          "resuming would mix rows of two configurations. Use another --out, or "
-                          "--force to resume with the new settings (rows already written keep "
-                          "the old ones)")
-
-
-def _differences(before: dict, now: dict, prefix: str = "") -> list[str]:
-    out = []
-    for key in sorted(set(before) | set(now)):
-        a, b = before.get(key), now.get(key)
-        if isinstance(a, dict) and isinstance(b, dict):
-            out += _differences(a, b, f"{prefix}{key}.")
-        elif a != b:
-            out.append(f"{prefix}{key}: {a!r} -> {b!r}")
-    return out
-
-
-def _jsonable(value):
-    return json.loads(json.dumps(value, default=str))
-
-
-def _versions() -> dict:
-    from importlib import metadata
-
-    out = {}
-    for name in ("lanser-fast", "ctranslate2", "transformers", "onnxruntime", "torch"):
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    return out
+    return open_run(out_dir, "label", config.identity(), force=force, dry_run=dry_run)

@@ -49,7 +49,7 @@ def label_with_ray(items: Iterable[Item], out_dir, config: LabelConfig = LabelCo
     output = open_output(out_dir, config, force=force)
     summary = LabelSummary(devices=max(1, gpus))
     try:
-        output.record(config, "running", {"ray": address, "cluster_gpus": gpus,
+        output.record(config.as_dict(), "running", {"ray": address, "cluster_gpus": gpus,
                                           "cluster_cpus": cpus})
         started = time.perf_counter()
         pending: dict[str, list[dict]] = {}
@@ -70,7 +70,7 @@ def label_with_ray(items: Iterable[Item], out_dir, config: LabelConfig = LabelCo
                             if on_progress is not None:
                                 on_progress(summary)
         summary.wall_s = time.perf_counter() - started
-        output.record(config, "done", {"ray": address, "cluster_gpus": gpus,
+        output.record(config.as_dict(), "done", {"ray": address, "cluster_gpus": gpus,
                                        "cluster_cpus": cpus, "summary": summary.as_dict()})
     finally:
         output.release()

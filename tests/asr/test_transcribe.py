@@ -255,3 +255,20 @@ def test_bad_flags_and_models_fail_before_any_work(hub_models, tmp_path, flag, m
     text = " ".join(result.output.replace("│", " ").split())  # rich wraps the error box
     assert result.exit_code == 2 and message in text, result.output
     assert not Path(out).exists()
+
+
+def test_cli_refuses_to_resume_with_other_settings_unless_forced(hub_models, clips, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    sf.write(folder / "clip0.wav", clips[0], SAMPLE_RATE)
+    out = tmp_path / "out"
+    args = ["transcribe", str(folder), "--model", HUB_ID, "--out", str(out), "--max-new-tokens"]
+    assert CliRunner().invoke(app, args + [str(NEW_TOKENS)]).exit_code == 0
+    sf.write(folder / "clip1.wav", clips[1], SAMPLE_RATE)
+    other = CliRunner().invoke(app, args + [str(NEW_TOKENS - 1)])
+    text = " ".join(other.output.replace("│", " ").split())
+    assert other.exit_code == 2 and "max_new_tokens" in text, other.output
+    assert len(read_results(out)) == 1  # nothing added
+    forced = CliRunner().invoke(app, args + [str(NEW_TOKENS - 1), "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert len(read_results(out)) == 2
