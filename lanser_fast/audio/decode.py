@@ -98,9 +98,11 @@ def load_audio(
     source and the reason.
     """
     label = name or (os.fsdecode(source) if isinstance(source, (str, os.PathLike)) else "<bytes>")
-    if offset_s < 0 or (duration_s is not None and duration_s <= 0) or not math.isfinite(offset_s):
-        raise BadRegionError(label, f"offset_s={offset_s}, duration_s={duration_s}: "
-                                    "offset must be >= 0 and duration > 0")
+    if not (math.isfinite(offset_s) and offset_s >= 0) or (
+            duration_s is not None and not (math.isfinite(duration_s) and duration_s > 0)):
+        raise BadRegionError(label, f"offset_s={seconds(offset_s)}, duration_s="
+                                    f"{None if duration_s is None else seconds(duration_s)}: "
+                                    "offset must be finite and >= 0, duration finite and > 0")
     if resampler not in RESAMPLERS:
         raise ValueError(f"unknown resampler {resampler!r}; choose {' or '.join(RESAMPLERS)}")
     mixer = _Mixer(label, sample_rate if resampler == "ffmpeg" else None)
@@ -115,6 +117,12 @@ def load_audio(
     if resampler == "soxr" and rate != sample_rate:
         mono = resample(mono, rate, sample_rate)
     return Audio(mono, sample_rate, rate, channels, tuple(flags))
+
+
+def seconds(value: float) -> str:
+    """A time for messages and ids: millisecond digits, without hundreds of digits for a huge
+    value (``1e300`` is written ``1e+300``)."""
+    return f"{value:.3f}" if abs(value) < 1e9 else f"{value:.6g}"
 
 
 def resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
@@ -243,7 +251,7 @@ def _decode_soundfile(fileobj: BinaryIO, label: str, offset_s: float, duration_s
             raise NoAudioDataError(label, "truncated: no readable audio data" if flags
                                    else "zero-length audio (no sample frames)")
         if start >= frames:
-            raise BadRegionError(label, f"offset {offset_s:.3f} s is past the end "
+            raise BadRegionError(label, f"offset {seconds(offset_s)} s is past the end "
                                         f"({frames / rate:.3f} s)")
         if start + want > frames:
             flags.append(FLAG_REGION_PAST_END)
@@ -349,7 +357,7 @@ def _pyav_read(container, stream, label, offset_s, duration_s, mixer: _Mixer):
         raise NoAudioDataError(label, "zero-length audio (no decodable frames)")
     if not mixer.frames:
         if offset_s > 0 and cursor is not None and cursor <= start_s:
-            raise BadRegionError(label, f"offset {offset_s:.3f} s is past the end "
+            raise BadRegionError(label, f"offset {seconds(offset_s)} s is past the end "
                                         f"({cursor:.3f} s)")
         raise NoAudioDataError(label, "zero-length audio")
     if duration_s is not None and mixer.frames < round(duration_s * rate) - 1:

@@ -24,6 +24,7 @@ from dataclasses import replace
 from typing import Any, Iterator, Sequence
 
 from lanser_fast.audio import AUDIO_EXTENSIONS
+from lanser_fast.audio.decode import seconds
 from lanser_fast.manifest.items import (
     Item,
     ManifestError,
@@ -186,7 +187,8 @@ class _TableSource(_Source):
             return Item(id=str(raw_id or raw_path), path=raw_path, problem=f"{where}: {exc}")
         if raw_id is None or str(raw_id) == "":
             raw_id = raw_path if offset is None and duration is None else (
-                f"{raw_path}@{offset or 0:.3f}+{duration if duration is not None else 'end'}")
+                f"{raw_path}@{seconds(offset or 0)}+"
+                f"{duration if duration is not None else 'end'}")  # ids of earlier runs kept
         return Item(
             id=str(raw_id),
             path=self._resolve(raw_path),
@@ -248,9 +250,10 @@ class _CsvSource(_TableSource):
 
     def items(self) -> Iterator[Item]:
         with open_text(self.spec) as fh:
-            for number, row in enumerate(self._reader(fh), 2):
+            reader = self._reader(fh)
+            for row in reader:  # line_num: the file line the row ends on (blank lines count)
                 clean = {k: (v if v != "" else None) for k, v in row.items() if k is not None}
-                yield self._item(clean, f"{self.spec}:{number}")
+                yield self._item(clean, f"{self.spec}:{reader.line_num}")
 
 
 class _ParquetSource(_TableSource):
@@ -401,6 +404,8 @@ def _opt_float(value: Any, name: str) -> float | None:
         raise ValueError(f"{name}={value!r} is not a number") from None
     if math.isnan(out):
         return None
+    if math.isinf(out):
+        raise ValueError(f"{name}={value!r} is not a finite number")
     return out
 
 
