@@ -47,6 +47,7 @@ from lanser_fast.runs import (
     ordered_map,
     skip_done,
 )
+from lanser_fast.stop_guard import StopRule, SystemicFailure, guarded
 
 IN_FLIGHT_PER_THREAD = 8  # files decoded ahead per decode thread
 
@@ -149,14 +150,15 @@ def transcribed_files(items: Iterable[Item], transcriber: Transcriber, *,
 def transcribe_corpus(items: Iterable[Item], out_dir: str | os.PathLike,
                       config: TranscribeConfig = TranscribeConfig(), *,
                       transcriber: Transcriber | None = None, decode_threads: int = 0,
-                      force: bool = False,
+                      force: bool = False, stop: StopRule = StopRule(),
                       on_row: Callable[[dict], None] | None = None,
                       on_file: Callable[[TranscribeSummary], None] | None = None
                       ) -> TranscribeSummary:
     """Transcribe every item into ``out_dir``; inputs already there are skipped (resume).
 
     Raises ``OutputError`` before any work when the folder is locked by another run or was
-    written with other row-deciding settings (``TranscribeConfig.identity``), unless ``force``.
+    written with other row-deciding settings (``TranscribeConfig.identity``), unless ``force``;
+    raises ``SystemicFailure`` when the model fails as a whole (``stop``: see ``stop_guard``).
     """
     transcriber = transcriber or Transcriber(config)  # a missing model fails before any work
     config = transcriber.config
@@ -165,7 +167,13 @@ def transcribe_corpus(items: Iterable[Item], out_dir: str | os.PathLike,
         summary = TranscribeSummary(device=transcriber.device,
                                     compute_type=transcriber.decoder.compute_type)
         output.record(asdict(config), "running")
-        _transcribe_into(output, items, transcriber, decode_threads, summary, on_row, on_file)
+        try:
+            _transcribe_into(output, items, transcriber, decode_threads, summary, stop, on_row,
+                             on_file)
+        except SystemicFailure as exc:
+            output.record(asdict(config), "stopped", {"stopped": str(exc),
+                                                      "files_this_run": summary.files})
+            raise
         output.record(asdict(config), "done", {
             "device": summary.device,
             "compute_type": transcriber.decoder.compute_type,
@@ -184,11 +192,13 @@ def transcribe_corpus(items: Iterable[Item], out_dir: str | os.PathLike,
     return summary
 
 
-def _transcribe_into(output, items, transcriber, decode_threads, summary, on_row, on_file):
+def _transcribe_into(output, items, transcriber, decode_threads, summary, stop, on_row,
+                     on_file):
     start = time.perf_counter()
     todo = skip_done(items, output.done, summary)
+    files = transcribed_files(todo, transcriber, decode_threads=decode_threads)
     with ShardWriter(output.path, stage_schema("transcribe")) as writer:
-        for file in transcribed_files(todo, transcriber, decode_threads=decode_threads):
+        for file in guarded(files, stop):  # a failing model stops before its rows land
             writer.write_group(file.rows)
             summary.files += 1
             summary.audio_s += file.audio_s

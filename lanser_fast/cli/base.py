@@ -70,6 +70,21 @@ def run_failures(*kinds: type[BaseException], prefix: str) -> Iterator[None]:
         raise typer.Exit(1) from None
 
 
+@contextmanager
+def systemic_failures(prefix: str) -> Iterator[None]:
+    """A model failing as a whole (``lanser_fast.stop_guard``): the reason on stderr and exit
+    code 3; the rows written before stay and re-running resumes."""
+    from lanser_fast.stop_guard import EXIT_SYSTEMIC, SystemicFailure
+
+    try:
+        yield
+    except SystemicFailure as exc:
+        typer.echo(f"{prefix}: stopped, the model fails as a whole: {exc}. Rows written before "
+                   "are kept; fix the cause and run the same command again to resume "
+                   "(--stop-first/--stop-fraction set when this stops a run)", err=True)
+        raise typer.Exit(EXIT_SYSTEMIC) from None
+
+
 def open_inputs(inputs: list[str]):
     """The audio items of INPUTS; a manifest that cannot be read fails before any work."""
     from lanser_fast.manifest import ManifestError

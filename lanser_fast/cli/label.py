@@ -18,6 +18,7 @@ from lanser_fast.cli.base import (
     open_inputs,
     progress,
     run_failures,
+    systemic_failures,
     usage_errors,
 )
 
@@ -56,6 +57,7 @@ def label(
     asr_batch_size: int = ASR_BATCH, compute_type: str = opt.COMPUTE_TYPE, engine: str = opt.ENGINE,
     precision: str = opt.PRECISION, empty: str = opt.EMPTY, workers: int = WORKERS,
     gpus: int = GPUS, ray: Optional[str] = RAY, force: bool = FORCE, dry_run: bool = DRY_RUN,
+    stop_first: int = opt.STOP_FIRST, stop_fraction: float = opt.STOP_FRACTION,
 ) -> None:
     """Transcripts and weak emotion labels of a corpus: the LanSER labeling job.
 
@@ -66,11 +68,13 @@ def label(
     from lanser_fast.asr.whisper_decode import DecodeOptions
     from lanser_fast.label.output import OutputError, open_output
     from lanser_fast.label.workers import WorkerError, check_placement
+    from lanser_fast.stop_guard import StopRule
 
     base = _base_config(engine, precision)
     with usage_errors(ValueError):
         config = replace(
             base, transcripts=transcripts, languages=comma_list(languages),
+            stop=StopRule(first=stop_first, fraction=stop_fraction),
             asr=replace(base.asr, model=asr_model, compute_type=compute_type,
                         batch_size=asr_batch_size,
                         decode=DecodeOptions(language=language, max_new_tokens=max_new_tokens,
@@ -91,7 +95,7 @@ def label(
             connect(ray)
     if dry_run:
         return _echo_dry_run(items, out, config, prepared, workers, gpus, ray)
-    with run_failures(WorkerError, OutputError, prefix="label"), \
+    with run_failures(WorkerError, OutputError, prefix="label"), systemic_failures("label"), \
             progress("label", counted=False, line="loading models") as update:
         summary = _run(items, out, config, workers, gpus, ray, force,
                        lambda s: update(line=s.progress_line()))

@@ -9,6 +9,7 @@ import typer
 from lanser_fast.asr.transcriber import TranscribeConfig
 from lanser_fast.nli.labelers import DEFAULT_MODELS, default_model
 from lanser_fast.nli.scorer import ScoreConfig
+from lanser_fast.stop_guard import FIRST, FRACTION, WINDOW
 from lanser_fast.taxonomy import BUILTIN
 
 ASR, NLI = TranscribeConfig(), ScoreConfig()
@@ -83,3 +84,11 @@ def text_model(model: str | None, labeler: str) -> str:
 def empty_label(empty: str) -> str | None:
     """``--empty``: ``null`` is no label."""
     return None if empty == "null" else empty
+
+
+STOP_FIRST = typer.Option(FIRST, "--stop-first", min=0, help="Stop the run (exit 3) when the "
+                          "first this many utterances all fail at the model with one error "
+                          "(0: off).")
+STOP_FRACTION = typer.Option(FRACTION, "--stop-fraction", min=0.01, max=1.0,
+                             help=f"Stop the run (exit 3) when more than this share of the last "
+                                  f"{WINDOW} utterances fail at the model (1: off).")

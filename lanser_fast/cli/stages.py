@@ -20,6 +20,7 @@ from lanser_fast.cli.base import (
     progress,
     row_progress,
     run_failures,
+    systemic_failures,
     usage_errors,
 )
 from lanser_fast.features import DEFAULT_PRESET
@@ -149,6 +150,7 @@ def transcribe(
     max_tokens_per_s: float = opt.TOKENS_PER_S,
     force: bool = typer.Option(False, "--force", help="Resume into a folder written with other "
                                "settings (rows already there keep theirs)."),
+    stop_first: int = opt.STOP_FIRST, stop_fraction: float = opt.STOP_FRACTION,
 ) -> None:
     """Whisper transcripts of a corpus, batched across files, VAD for files over 30 s.
 
@@ -163,7 +165,10 @@ def transcribe(
     from lanser_fast.asr.vad import VadConfig
     from lanser_fast.asr.whisper_decode import DecodeOptions
     from lanser_fast.run_output import OutputError, open_output
+    from lanser_fast.stop_guard import StopRule
 
+    with usage_errors(ValueError, hint="--stop-first/--stop-fraction"):
+        stop = StopRule(first=stop_first, fraction=stop_fraction)
     with usage_errors(ValueError):
         config = TranscribeConfig(
             model=model, device=device, compute_type=compute_type, batch_size=batch_size,
@@ -193,9 +198,10 @@ def transcribe(
                    f"{s.audio_hours_per_device_hour:,.1f} audio-h per device-h")
 
         try:
-            with run_failures(OutputError, prefix="transcribe"):
+            with run_failures(OutputError, prefix="transcribe"), \
+                    systemic_failures("transcribe"):
                 summary = transcribe_corpus(items, out, transcriber=transcriber, force=force,
-                                            on_file=on_file)
+                                            stop=stop, on_file=on_file)
         finally:
             transcriber.close()
     for line in summary.report(out):

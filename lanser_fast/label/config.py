@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 
 from lanser_fast.asr.transcriber import TranscribeConfig
 from lanser_fast.nli.scorer import ScoreConfig
+from lanser_fast.stop_guard import StopRule
 
 TRANSCRIPT_SOURCES = ("asr", "manifest")  # Whisper, or the inputs' own transcript column
 NLI_CHUNK = {"cuda": 256, "cpu": 32}  # transcripts (from many files) per NLI call, when 0:
@@ -21,6 +22,7 @@ class LabelConfig:
     languages: tuple[str, ...] = ()  # detected languages to label (empty: every language)
     nli_chunk: int = 0  # transcripts per NLI call (0: 256 with a GPU engine, 32 on CPU)
     decode_threads: int = 0  # per worker (0: up to 4, one per core)
+    stop: StopRule = StopRule()  # when a failing model stops the run (lanser_fast.stop_guard)
 
     def __post_init__(self) -> None:
         if self.transcripts not in TRANSCRIPT_SOURCES:

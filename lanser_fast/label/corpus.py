@@ -22,6 +22,7 @@ from lanser_fast.label.summary import LabelSummary
 from lanser_fast.label.workers import run_workers
 from lanser_fast.manifest import Item, ShardWriter, stage_schema
 from lanser_fast.runs import skip_done
+from lanser_fast.stop_guard import SystemicFailure, guarded
 
 FLUSH_S = 60.0  # a shard is written at least this often: a crash loses at most a minute
 SHARD_ROWS = 4096
@@ -48,12 +49,19 @@ def label_corpus(items: Iterable[Item], out_dir, config: LabelConfig = LabelConf
         summary = LabelSummary(devices=max(1, gpus))
         started = time.perf_counter()
         todo = skip_done(items, output.done, summary)
-        if processes == 1 and not gpus:
-            _run_here(todo, output.path, config, labeler, summary, started, on_progress,
-                      shard_rows, flush_s)
-        else:
-            run_workers(todo, output.path, config, processes, bool(gpus), summary, started,
-                        on_progress, shard_rows, flush_s)
+        try:
+            if processes == 1 and not gpus:
+                _run_here(todo, output.path, config, labeler, summary, started, on_progress,
+                          shard_rows, flush_s)
+            else:
+                run_workers(todo, output.path, config, processes, bool(gpus), summary, started,
+                            on_progress, shard_rows, flush_s)
+        except SystemicFailure as exc:
+            summary.wall_s = time.perf_counter() - started
+            output.record(config.as_dict(), "stopped", {"stopped": str(exc), "workers": processes,
+                                                        "gpus": gpus,
+                                                        "summary": summary.as_dict()})
+            raise
         summary.wall_s = time.perf_counter() - started
         output.record(config.as_dict(), "done", {"workers": processes, "gpus": gpus,
                                        "summary": summary.as_dict()})
@@ -70,7 +78,8 @@ def _run_here(todo, out_dir, config, labeler, summary, started, on_progress, sha
     try:
         with ShardWriter(out_dir, stage_schema("label"), shard_rows=shard_rows, flush_s=flush_s,
                          clean=False) as writer:
-            for file in labeler.files(todo):
+            # a model failing as a whole stops the run before its rows land
+            for file in guarded(labeler.files(todo), config.stop):
                 write_started = time.perf_counter()
                 writer.write_group(file.rows)
                 summary.stage_s["write"] += time.perf_counter() - write_started

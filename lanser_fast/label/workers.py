@@ -22,6 +22,7 @@ from lanser_fast.label.config import LabelConfig
 from lanser_fast.label.summary import LabelSummary
 from lanser_fast.manifest import error_text
 from lanser_fast.runs import MAX_DECODE_THREADS, batched
+from lanser_fast.stop_guard import SystemicFailure, guarded
 
 CHUNK_ITEMS = 8  # inputs handed to a worker at a time
 POLL_S = 0.5
@@ -131,6 +132,8 @@ def _collect(procs, reports, summary: LabelSummary, started: float, on_progress)
         elif kind == "done":
             summary.stage_s.update(payload)
             running.discard(rank)
+        elif kind == "systemic":
+            raise SystemicFailure(f"worker {rank}: {payload}")
         elif kind == "failed":
             raise WorkerError(f"worker {rank} failed: {payload}. Rows written so far are kept: "
                               "run the same command again to finish")
@@ -181,7 +184,7 @@ def _worker_main(rank, config, out_dir, tasks, reports, env, shard_rows, flush_s
     try:
         with ShardWriter(out_dir, stage_schema("label"), writer=f"w{rank}",
                          shard_rows=shard_rows, flush_s=flush_s, clean=False) as writer:
-            for file in labeler.files(items()):
+            for file in guarded(labeler.files(items()), config.stop):
                 if os.getppid() != parent:  # orphaned: the resumed run owns the folder now
                     os._exit(1)
                 started = time.perf_counter()
@@ -189,6 +192,9 @@ def _worker_main(rank, config, out_dir, tasks, reports, env, shard_rows, flush_s
                 labeler.summary.stage_s["write"] += time.perf_counter() - started
                 counted = [{k: row.get(k) for k in _COUNTED} for row in file.rows]
                 reports.put(("file", rank, (counted, file.audio_s)))
+    except SystemicFailure as exc:
+        reports.put(("systemic", rank, str(exc)))
+        return
     except Exception as exc:  # noqa: BLE001 - reported; the written shards stay
         reports.put(("failed", rank, error_text(exc)))
         return

@@ -272,3 +272,49 @@ def test_cli_refuses_to_resume_with_other_settings_unless_forced(hub_models, cli
     forced = CliRunner().invoke(app, args + [str(NEW_TOKENS - 1), "--force"])
     assert forced.exit_code == 0, forced.output
     assert len(read_results(out)) == 2
+
+
+def test_a_model_that_fails_every_utterance_stops_the_run_with_exit_3(hub_models, clips,
+                                                                      tmp_path):
+    """A preprocessor_config that says 128 mels beside an 80-mel model: every batch fails."""
+    import shutil
+
+    from lanser_fast.asr.models import resolve_whisper
+
+    broken = tmp_path / "broken-model"
+    shutil.copytree(resolve_whisper(HUB_ID).path, broken)
+    config = json.loads((broken / "preprocessor_config.json").read_text())
+    (broken / "preprocessor_config.json").write_text(json.dumps({**config, "feature_size": 128}))
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(10):
+        sf.write(folder / f"clip{i}.wav", clips[i % len(clips)], SAMPLE_RATE)
+    (folder / "broken.wav").write_bytes(b"not audio")  # per-file problems never count
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["transcribe", str(folder), "--model", str(broken),
+                                      "--out", str(out), "--max-new-tokens", "4"])
+    assert result.exit_code == 3, result.output
+    assert "fails as a whole" in result.output and "first 8 utterances" in result.output
+    rows = read_results(out).to_pylist() if list(out.glob("part-*.parquet")) else []
+    assert all(r["error_stage"] != "asr" for r in rows), rows  # no asr error row was written
+    run = json.loads((out / "_run.json").read_text())
+    assert run["status"] == "stopped" and "first 8 utterances" in run["stopped"]
+
+
+def test_the_stop_guard_counts_model_failures_only():
+    from lanser_fast.stop_guard import StopGuard, StopRule, SystemicFailure
+
+    ok = {"error_stage": None, "error": None}
+    asr = {"error_stage": "asr", "error": "RuntimeError: shape"}
+    decode = {"error_stage": "decode", "error": "bad audio"}
+    guard = StopGuard(StopRule(first=3, fraction=0.5, window=4))
+    guard.check([decode] * 10 + [asr, asr])
+    with pytest.raises(SystemicFailure, match="first 3"):
+        guard.check([asr])
+    mixed = StopGuard(StopRule(first=3, fraction=0.5, window=4))
+    mixed.check([asr, ok, asr, {**asr, "error": "other"}][:2])  # one success among the first
+    mixed.check([ok, asr])
+    with pytest.raises(SystemicFailure, match="of the last 4"):
+        mixed.check([asr, asr])
+    off = StopGuard(StopRule(first=0, fraction=1.0, window=4))
+    off.check([asr] * 50)

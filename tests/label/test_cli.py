@@ -61,3 +61,26 @@ def test_cli_fails_before_any_work_and_labels_a_folder(hub_models, corpus, tmp_p
     from lhotse import load_manifest
 
     assert len(load_manifest(tmp_path / "cuts.jsonl.gz")) == 8
+
+
+def test_a_model_that_fails_every_utterance_stops_label_with_exit_3(hub_models, corpus,
+                                                                    tmp_path):
+    import shutil
+
+    from lanser_fast.asr.models import resolve_whisper
+
+    broken = tmp_path / "broken-model"  # says 128 mels beside an 80-mel model
+    shutil.copytree(resolve_whisper(WHISPER).path, broken)
+    config = json.loads((broken / "preprocessor_config.json").read_text())
+    (broken / "preprocessor_config.json").write_text(json.dumps({**config, "feature_size": 128}))
+    out = tmp_path / "out"
+    for workers in ("1", "2"):
+        result = CliRunner(env={"COLUMNS": "400"}).invoke(app, [
+            "label", str(corpus), "--asr-model", str(broken), "--nli-model", NLI,
+            "--max-new-tokens", str(NEW_TOKENS), "--stop-first", "4", "--workers", workers,
+            "--out", str(out)])
+        assert result.exit_code == 3, result.output
+        assert "fails as a whole" in result.output and "first 4 utterances" in result.output
+        assert not list(out.glob("part-*.parquet"))  # no error rows of the broken model
+        run = json.loads((out / "_run.json").read_text())
+        assert run["status"] == "stopped" and "first 4 utterances" in run["stopped"]
