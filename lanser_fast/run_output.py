@@ -58,6 +58,13 @@ def open_output(out_dir: str | os.PathLike, stage: str, identity: dict, *,
     if path.exists() and not path.is_dir():
         raise OutputError(f"{path} exists and is not a folder: --out names a folder of Parquet "
                           "shards")
+    if dry_run and not path.exists():  # a check only: nothing is created
+        parent = next(p for p in path.absolute().parents if p.exists())
+        if not os.access(parent, os.W_OK):
+            raise OutputError(f"cannot create the output folder {path}: {parent} is not "
+                              "writable")
+        return Output(path, _NoLock(), set(), resumed=False, started_at=time.time(),
+                      stage=stage, identity=_jsonable(identity))
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -82,6 +89,11 @@ def open_output(out_dir: str | os.PathLike, stage: str, identity: dict, *,
         raise
     return Output(path, lock, done, resumed=bool(done), started_at=time.time(), stage=stage,
                   identity=identity)
+
+
+class _NoLock:
+    def release(self) -> None:
+        pass
 
 
 def _check_config(path: Path, stage: str, now: dict, force: bool) -> None:

@@ -124,12 +124,13 @@ def build_whisper(out_dir: str | Path, size: str = "tiny", *, seed: int = 0) -> 
 
 
 def build_nli(out_dir: str | Path, family: str = "roberta", size: str = "tiny", *,
-              seed: int = 0) -> Path:
+              seed: int = 0, labels: Sequence[str] | None = None) -> Path:
     """A random-weight MNLI classifier shaped like roberta-large-mnli (``family="roberta"``,
     labels CONTRADICTION/NEUTRAL/ENTAILMENT), bart-large-mnli (``"bart"``, lowercase labels) or
     MoritzLaurer's DeBERTa-v3 NLI models (``"deberta"``: entailment/neutral/contradiction, so
     entailment = 0), with a realistic tokenizer (byte-level BPE; DeBERTa: a trained Unigram),
-    saved to ``out_dir``."""
+    saved to ``out_dir``. ``labels`` replaces the family's classes (e.g. ``("entailment",
+    "not_entailment")``, the two-class zero-shot models)."""
     import torch
     from transformers import (
         BartConfig,
@@ -144,7 +145,7 @@ def build_nli(out_dir: str | Path, family: str = "roberta", size: str = "tiny", 
     init_std = NLI_INIT_STD * (NLI_SIZES["tiny"][0] / hidden) ** 0.5
     torch.manual_seed(seed)
     if family == "roberta":
-        labels = ["CONTRADICTION", "NEUTRAL", "ENTAILMENT"]
+        labels = list(labels or ["CONTRADICTION", "NEUTRAL", "ENTAILMENT"])
         config = RobertaConfig(
             vocab_size=ROBERTA_VOCAB_SIZE, hidden_size=hidden, num_hidden_layers=layers,
             num_attention_heads=heads, intermediate_size=ffn, hidden_act="gelu",
@@ -157,7 +158,7 @@ def build_nli(out_dir: str | Path, family: str = "roberta", size: str = "tiny", 
         head = model.classifier.out_proj
         tokenizer = roberta_tokenizer("RobertaTokenizer")
     elif family == "bart":
-        labels = ["contradiction", "neutral", "entailment"]
+        labels = list(labels or ["contradiction", "neutral", "entailment"])
         config = BartConfig(
             vocab_size=ROBERTA_VOCAB_SIZE, d_model=hidden, encoder_layers=layers,
             decoder_layers=layers, encoder_attention_heads=heads, decoder_attention_heads=heads,
@@ -176,7 +177,7 @@ def build_nli(out_dir: str | Path, family: str = "roberta", size: str = "tiny", 
 
         from tools.unigram_tokenizer import deberta_v3_tokenizer
 
-        labels = ["entailment", "neutral", "contradiction"]
+        labels = list(labels or ["entailment", "neutral", "contradiction"])
         config = DebertaV2Config(  # deberta-v3-large's layout at the chosen size
             vocab_size=128_100, hidden_size=hidden, num_hidden_layers=layers,
             num_attention_heads=heads, intermediate_size=ffn, hidden_act="gelu",

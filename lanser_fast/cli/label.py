@@ -85,9 +85,9 @@ def label(
     with usage_errors(ValueError, hint="--workers/--gpus/--ray"):
         check_placement(workers, gpus, ray)
     items = open_inputs(inputs)
+    prepared = prepare_checked(config, export=not dry_run)  # before the folder is touched
     with usage_errors(OutputError, hint="--out"):
         open_output(out, config, force=force, dry_run=True).release()
-    prepared = prepare_checked(config, export=not dry_run)
     if ray is not None:
         from lanser_fast.label.ray_job import RayUnavailable, connect
 
@@ -155,11 +155,12 @@ def prepare_checked(config, export: bool = True) -> list:
     from lanser_fast.label.prepare import prepare_models
     from lanser_fast.nli.embedding import EncoderNotFound
     from lanser_fast.nli.models import ModelNotFound
+    from lanser_fast.nli.semantics import LabelMapError
     from lanser_fast.shelf import ShelfError
     from lanser_fast.taxonomy import TaxonomyError
 
     with usage_errors((WhisperModelError, "--asr-model"),
-                      ((ModelNotFound, EncoderNotFound), "--nli-model"),
+                      ((ModelNotFound, EncoderNotFound, LabelMapError), "--nli-model"),
                       (TaxonomyError, "--taxonomy"), ShelfError):
         return prepare_models(config, export=export)
 

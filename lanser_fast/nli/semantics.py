@@ -7,10 +7,13 @@
 
 The entailment index is found as the pipeline finds it: the first ``label2id`` entry whose name
 starts with "entail" (any case). The pipeline (transformers 5.23) then *assumes* the
-contradiction index (0, or the last class when entailment is 0); we look it up the same way
-("contradict..."). For the standard MNLI label orders (roberta-large-mnli, bart-large-mnli,
-DeBERTa's entailment/neutral/contradiction) both agree; for other orders ours is the real
-contradiction logit.
+contrast index of multi-label scores (0, or the last class when entailment is 0); we take the
+model's real contradiction class when it has one ("contradict..."), and the pipeline's index
+when it has none: two-class zero-shot models (``entailment`` / ``not_entailment``, the current
+generation's training) are contrasted with their other class, exactly as the pipeline does.
+For the standard MNLI label orders (roberta-large-mnli, bart-large-mnli, DeBERTa's
+entailment/neutral/contradiction) all of these agree; for other three-class orders ours is the
+real contradiction logit.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import numpy as np
 
 
 class LabelMapError(ValueError):
-    """The model's label map has no entailment (or contradiction) class."""
+    """The model's label map has no entailment class."""
 
 
 def class_index(label2id: dict[str, int], prefix: str) -> int:
@@ -31,13 +34,17 @@ def class_index(label2id: dict[str, int], prefix: str) -> int:
 
 
 def nli_indices(label2id: dict[str, int], model: str = "the model") -> tuple[int, int]:
-    """(entailment, contradiction) class ids from a model config's ``label2id``."""
+    """(entailment, contrast) class ids from a model config's ``label2id``: the contrast is the
+    contradiction class, or without one the pipeline's (the last class when entailment is 0,
+    else 0)."""
     entailment = class_index(label2id, "entail")
+    if entailment < 0 or len(label2id) < 2:
+        raise LabelMapError(f"{model}: no entailment class in its label2id {label2id}; a "
+                            "zero-shot NLI model's labels must include entailment (and "
+                            "contradiction, or one other class)")
     contradiction = class_index(label2id, "contradict")
-    if entailment < 0 or contradiction < 0:
-        missing = "entailment" if entailment < 0 else "contradiction"
-        raise LabelMapError(f"{model}: no {missing} class in its label2id {label2id}; an NLI "
-                            "model's labels must include entailment and contradiction")
+    if contradiction < 0:
+        contradiction = max(int(i) for i in label2id.values()) if entailment == 0 else 0
     return entailment, contradiction
 
 
