@@ -38,6 +38,8 @@ from lanser_fast.manifest import (
     stage_schema,
     whole_file_row,
 )
+from lanser_fast.manifest.names import storable
+from lanser_fast.retry import Retry
 from lanser_fast.run_output import open_output
 from lanser_fast.runs import (
     FileRows,
@@ -56,6 +58,7 @@ IN_FLIGHT_PER_THREAD = 8  # files decoded ahead per decode thread
 class TranscribeSummary:
     files: int = 0  # inputs handled this run (results and errors)
     skipped: int = 0  # inputs already in the output (resume)
+    retried: int = 0  # inputs whose error rows were redone (--retry-errors)
     rows: int = 0
     audio_s: float = 0.0  # decoded input audio, long files whole
     speech_s: float = 0.0  # audio given to Whisper (VAD segments of long files)
@@ -72,7 +75,8 @@ class TranscribeSummary:
     def report(self, out) -> list[str]:
         """What a run prints at its end: rows, errors and flags, then the throughput."""
         return [f"{self.rows} rows for {self.files} inputs written to {out} ({self.skipped} "
-                f"already done); errors: {counts_text(self.errors)}; asr_flags: "
+                f"already done, {self.retried} error inputs redone); errors: "
+                f"{counts_text(self.errors)}; asr_flags: "
                 f"{counts_text(self.flags)}",
                 f"{self.audio_s / 3600:.4f} audio-hours ({self.speech_s / 3600:.4f} given to "
                 f"Whisper) in {self.wall_s:.2f} s on {self.device} ({self.compute_type}): "
@@ -151,6 +155,7 @@ def transcribe_corpus(items: Iterable[Item], out_dir: str | os.PathLike,
                       config: TranscribeConfig = TranscribeConfig(), *,
                       transcriber: Transcriber | None = None, decode_threads: int = 0,
                       force: bool = False, stop: StopRule = StopRule(),
+                      retry_errors: tuple[str, ...] = (),
                       on_row: Callable[[dict], None] | None = None,
                       on_file: Callable[[TranscribeSummary], None] | None = None
                       ) -> TranscribeSummary:
@@ -159,6 +164,8 @@ def transcribe_corpus(items: Iterable[Item], out_dir: str | os.PathLike,
     Raises ``OutputError`` before any work when the folder is locked by another run or was
     written with other row-deciding settings (``TranscribeConfig.identity``), unless ``force``;
     raises ``SystemicFailure`` when the model fails as a whole (``stop``: see ``stop_guard``).
+    ``retry_errors`` (stages): redo the inputs whose rows are errors of those stages, their rows
+    replaced in place (``lanser_fast.retry``).
     """
     transcriber = transcriber or Transcriber(config)  # a missing model fails before any work
     config = transcriber.config
@@ -167,9 +174,11 @@ def transcribe_corpus(items: Iterable[Item], out_dir: str | os.PathLike,
         summary = TranscribeSummary(device=transcriber.device,
                                     compute_type=transcriber.decoder.compute_type)
         output.record(asdict(config), "running")
+        retry = Retry(output.path, retry_errors, stage_schema("transcribe")) \
+            if retry_errors else None
         try:
-            _transcribe_into(output, items, transcriber, decode_threads, summary, stop, on_row,
-                             on_file)
+            _transcribe_into(output, items, transcriber, decode_threads, summary, stop, retry,
+                             on_row, on_file)
         except SystemicFailure as exc:
             output.record(asdict(config), "stopped", {"stopped": str(exc),
                                                       "files_this_run": summary.files})
@@ -180,6 +189,7 @@ def transcribe_corpus(items: Iterable[Item], out_dir: str | os.PathLike,
             "files_this_run": summary.files,
             "rows_this_run": summary.rows,
             "skipped_done": summary.skipped,
+            "retried_errors": summary.retried,
             "audio_hours": summary.audio_s / 3600,
             "speech_hours": summary.speech_s / 3600,
             "wall_s": summary.wall_s,
@@ -192,29 +202,43 @@ def transcribe_corpus(items: Iterable[Item], out_dir: str | os.PathLike,
     return summary
 
 
-def _transcribe_into(output, items, transcriber, decode_threads, summary, stop, on_row,
-                     on_file):
+def _transcribe_into(output, items, transcriber, decode_threads, summary, stop, retry,
+                     on_row, on_file):
     start = time.perf_counter()
-    todo = skip_done(items, output.done, summary)
+    retried = retry.ids if retry else set()
+    todo = skip_done(items, output.done - retried, summary)
     files = transcribed_files(todo, transcriber, decode_threads=decode_threads)
     with ShardWriter(output.path, stage_schema("transcribe")) as writer:
-        for file in guarded(files, stop):  # a failing model stops before its rows land
-            writer.write_group(file.rows)
-            summary.files += 1
-            summary.audio_s += file.audio_s
-            for row in file.rows:
-                summary.rows += 1
-                if row["error"]:
-                    summary.errors[row["error"].split(":", 1)[0]] += 1
-                else:
-                    summary.speech_s += row["duration_s"]
-                    summary.flags.update(row["asr_flags"])
-                if on_row is not None:
-                    on_row(row)
-            summary.wall_s = time.perf_counter() - start
-            if on_file is not None:
-                on_file(summary)
+        try:
+            _write_files(guarded(files, stop), writer, retry, retried, summary, start, on_row,
+                         on_file)
+        finally:
+            if retry is not None:
+                retry.close()
+                summary.retried = retry.retried
     summary.wall_s = time.perf_counter() - start
+
+
+def _write_files(files, writer, retry, retried, summary, start, on_row, on_file):
+    for file in files:  # a failing model stops before its rows land
+        if storable(file.item.id) in retried:
+            retry.put(storable(file.item.id), file.rows)
+        else:
+            writer.write_group(file.rows)
+        summary.files += 1
+        summary.audio_s += file.audio_s
+        for row in file.rows:
+            summary.rows += 1
+            if row["error"]:
+                summary.errors[row["error"].split(":", 1)[0]] += 1
+            else:
+                summary.speech_s += row["duration_s"]
+                summary.flags.update(row["asr_flags"])
+            if on_row is not None:
+                on_row(row)
+        summary.wall_s = time.perf_counter() - start
+        if on_file is not None:
+            on_file(summary)
 
 
 def _row(result, model: str) -> dict:

@@ -58,6 +58,7 @@ def label(
     precision: str = opt.PRECISION, empty: str = opt.EMPTY, workers: int = WORKERS,
     gpus: int = GPUS, ray: Optional[str] = RAY, force: bool = FORCE, dry_run: bool = DRY_RUN,
     stop_first: int = opt.STOP_FIRST, stop_fraction: float = opt.STOP_FRACTION,
+    retry_errors: Optional[str] = opt.RETRY_ERRORS,
 ) -> None:
     """Transcripts and weak emotion labels of a corpus: the LanSER labeling job.
 
@@ -68,6 +69,8 @@ def label(
     from lanser_fast.asr.whisper_decode import DecodeOptions
     from lanser_fast.label.output import OutputError, open_output
     from lanser_fast.label.workers import WorkerError, check_placement
+    from lanser_fast.manifest.schema import ERROR_STAGES
+    from lanser_fast.retry import retry_stages
     from lanser_fast.stop_guard import StopRule
 
     base = _base_config(engine, precision)
@@ -84,6 +87,11 @@ def label(
                         multi_label=multi_label, empty=opt.empty_label(empty)))
     with usage_errors(ValueError, hint="--workers/--gpus/--ray"):
         check_placement(workers, gpus, ray)
+    with usage_errors(ValueError, hint="--retry-errors"):
+        retry = retry_stages(retry_errors, ERROR_STAGES)
+        if retry and (workers > 1 or gpus or ray is not None):
+            raise ValueError("--retry-errors runs in one process: retry without --workers/"
+                             "--gpus/--ray, then resume with them")
     items = open_inputs(inputs)
     prepared = prepare_checked(config, export=not dry_run)  # before the folder is touched
     with usage_errors(OutputError, hint="--out"):
@@ -97,7 +105,7 @@ def label(
         return _echo_dry_run(items, out, config, prepared, workers, gpus, ray)
     with run_failures(WorkerError, OutputError, prefix="label"), systemic_failures("label"), \
             progress("label", counted=False, line="loading models") as update:
-        summary = _run(items, out, config, workers, gpus, ray, force,
+        summary = _run(items, out, config, workers, gpus, ray, force, retry,
                        lambda s: update(line=s.progress_line()))
     from rich.console import Console
 
@@ -165,7 +173,7 @@ def prepare_checked(config, export: bool = True) -> list:
         return prepare_models(config, export=export)
 
 
-def _run(items, out, config, workers, gpus, ray, force, on_progress):
+def _run(items, out, config, workers, gpus, ray, force, retry, on_progress):
     """The run itself: a Ray job, or here (one process: its models loaded first, so a bad
     setting fails as a usage error before the output folder is touched)."""
     if ray is not None:
@@ -182,7 +190,7 @@ def _run(items, out, config, workers, gpus, ray, force, on_progress):
             labeler = Labeler(config)
     try:
         return label_corpus(items, out, config, workers=workers, gpus=gpus, force=force,
-                            labeler=labeler, on_progress=on_progress)
+                            labeler=labeler, on_progress=on_progress, retry_errors=retry)
     finally:
         if labeler is not None:
             labeler.close()

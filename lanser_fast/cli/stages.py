@@ -151,6 +151,7 @@ def transcribe(
     force: bool = typer.Option(False, "--force", help="Resume into a folder written with other "
                                "settings (rows already there keep theirs)."),
     stop_first: int = opt.STOP_FIRST, stop_fraction: float = opt.STOP_FRACTION,
+    retry_errors: Optional[str] = opt.RETRY_ERRORS,
 ) -> None:
     """Whisper transcripts of a corpus, batched across files, VAD for files over 30 s.
 
@@ -164,11 +165,15 @@ def transcribe(
     from lanser_fast.asr.transcriber import TranscribeConfig, Transcriber
     from lanser_fast.asr.vad import VadConfig
     from lanser_fast.asr.whisper_decode import DecodeOptions
+    from lanser_fast.manifest.schema import ERROR_STAGES
+    from lanser_fast.retry import retry_stages
     from lanser_fast.run_output import OutputError, open_output
     from lanser_fast.stop_guard import StopRule
 
     with usage_errors(ValueError, hint="--stop-first/--stop-fraction"):
         stop = StopRule(first=stop_first, fraction=stop_fraction)
+    with usage_errors(ValueError, hint="--retry-errors"):
+        retry = retry_stages(retry_errors, ERROR_STAGES)
     with usage_errors(ValueError):
         config = TranscribeConfig(
             model=model, device=device, compute_type=compute_type, batch_size=batch_size,
@@ -201,7 +206,7 @@ def transcribe(
             with run_failures(OutputError, prefix="transcribe"), \
                     systemic_failures("transcribe"):
                 summary = transcribe_corpus(items, out, transcriber=transcriber, force=force,
-                                            stop=stop, on_file=on_file)
+                                            stop=stop, retry_errors=retry, on_file=on_file)
         finally:
             transcriber.close()
     for line in summary.report(out):

@@ -21,6 +21,8 @@ from lanser_fast.label.pipeline import Labeler
 from lanser_fast.label.summary import LabelSummary
 from lanser_fast.label.workers import run_workers
 from lanser_fast.manifest import Item, ShardWriter, stage_schema
+from lanser_fast.manifest.names import storable
+from lanser_fast.retry import Retry
 from lanser_fast.runs import skip_done
 from lanser_fast.stop_guard import SystemicFailure, guarded
 
@@ -32,27 +34,34 @@ def label_corpus(items: Iterable[Item], out_dir, config: LabelConfig = LabelConf
                  workers: int = 1, gpus: int = 0, force: bool = False,
                  labeler: Labeler | None = None,
                  on_progress: Callable[[LabelSummary], None] | None = None,
-                 shard_rows: int = SHARD_ROWS, flush_s: float = FLUSH_S) -> LabelSummary:
+                 shard_rows: int = SHARD_ROWS, flush_s: float = FLUSH_S,
+                 retry_errors: tuple[str, ...] = ()) -> LabelSummary:
     """Label every item into ``out_dir`` (Parquet shards of the result schema + ``_run.json``).
 
     ``labeler`` (one process only) reuses loaded models. Raises ``OutputError`` before any work
     if the folder is locked by another run or holds another configuration (unless ``force``).
+    ``retry_errors`` (stages, one process): redo the inputs whose rows are errors of those
+    stages, their rows replaced in place (``lanser_fast.retry``).
     """
     processes = gpus or workers
     if processes < 1:
         raise ValueError("workers and gpus must be at least 1")
     if labeler is not None and processes > 1:
         raise ValueError("a prepared labeler serves one process; drop it or workers/gpus")
+    if retry_errors and processes > 1:
+        raise ValueError("--retry-errors runs in one process: drop --workers/--gpus for the "
+                         "retry, then resume with them")
     output = open_output(out_dir, config, force=force)
     try:
         output.record(config.as_dict(), "running", {"workers": processes, "gpus": gpus})
         summary = LabelSummary(devices=max(1, gpus))
         started = time.perf_counter()
-        todo = skip_done(items, output.done, summary)
+        retry = Retry(output.path, retry_errors, stage_schema("label")) if retry_errors else None
+        todo = skip_done(items, output.done - (retry.ids if retry else set()), summary)
         try:
             if processes == 1 and not gpus:
                 _run_here(todo, output.path, config, labeler, summary, started, on_progress,
-                          shard_rows, flush_s)
+                          shard_rows, flush_s, retry)
             else:
                 run_workers(todo, output.path, config, processes, bool(gpus), summary, started,
                             on_progress, shard_rows, flush_s)
@@ -71,22 +80,29 @@ def label_corpus(items: Iterable[Item], out_dir, config: LabelConfig = LabelConf
 
 
 def _run_here(todo, out_dir, config, labeler, summary, started, on_progress, shard_rows,
-              flush_s) -> None:
+              flush_s, retry: Retry | None = None) -> None:
     own = labeler is None
     labeler = labeler or Labeler(config)
     labeler.summary = summary
+    retried = retry.ids if retry else set()
     try:
         with ShardWriter(out_dir, stage_schema("label"), shard_rows=shard_rows, flush_s=flush_s,
                          clean=False) as writer:
             # a model failing as a whole stops the run before its rows land
             for file in guarded(labeler.files(todo), config.stop):
                 write_started = time.perf_counter()
-                writer.write_group(file.rows)
+                if storable(file.item.id) in retried:
+                    retry.put(storable(file.item.id), file.rows)
+                else:
+                    writer.write_group(file.rows)
                 summary.stage_s["write"] += time.perf_counter() - write_started
                 summary.count(file.rows, file.audio_s)
                 summary.wall_s = time.perf_counter() - started
                 if on_progress is not None:
                     on_progress(summary)
     finally:
+        if retry is not None:
+            retry.close()
+            summary.retried = retry.retried
         if own:
             labeler.close()

@@ -17,6 +17,7 @@ def summary_tables(summary: LabelSummary, out: str) -> list:
     for name, value in (
             ("inputs this run", f"{summary.files:,}"),
             ("inputs already done (resumed)", f"{summary.skipped:,}"),
+            ("error inputs redone (--retry-errors)", f"{summary.retried:,}"),
             ("rows written", f"{summary.rows:,}"),
             ("rows with a weak label", f"{summary.labeled:,}"),
             ("error rows", f"{sum(summary.errors.values()):,}"),

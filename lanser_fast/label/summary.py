@@ -15,6 +15,7 @@ STAGES = ("decode", "asr", "nli", "write")
 class LabelSummary:
     files: int = 0  # inputs finished this run (results and errors)
     skipped: int = 0  # inputs already in the output (resume)
+    retried: int = 0  # inputs whose error rows were redone (--retry-errors)
     rows: int = 0
     labeled: int = 0  # rows with a weak label
     audio_s: float = 0.0  # decoded input audio
@@ -61,6 +62,7 @@ class LabelSummary:
     def as_dict(self) -> dict:
         return {
             "files_this_run": self.files, "skipped_done": self.skipped, "rows_this_run": self.rows,
+            "retried_errors": self.retried,
             "labeled": self.labeled, "audio_hours": self.audio_s / 3600,
             "speech_hours": self.speech_s / 3600, "wall_s": self.wall_s, "devices": self.devices,
             "audio_hours_per_device_hour": self.audio_hours_per_device_hour,

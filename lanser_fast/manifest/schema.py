@@ -52,6 +52,8 @@ SCORE_FIELDS = pa.schema(
     ]
 )
 
+# error_stage values: where an input failed (``write``: a row that could not be stored)
+ERROR_STAGES = ("manifest", "decode", "vad", "asr", "language", "write")
 _BASE = ("id", "path", "path_bytes", "offset_s", "duration_s", "audio_flags")
 _LABEL = ("weak_label", "weak_score", "scores")
 _LABELER = ("taxonomy", "prompt", "nli_model")

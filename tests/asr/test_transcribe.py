@@ -234,7 +234,7 @@ def test_cli_transcribes_a_folder_by_hub_id_and_resumes(hub_models, clips, long_
     run = json.loads((out / "_run.json").read_text())
     assert run["stage"] == "transcribe" and run["audio_hours_per_device_hour"] > 0
     again = CliRunner().invoke(app, args)
-    assert again.exit_code == 0 and "(5 already done)" in again.output
+    assert again.exit_code == 0 and "(5 already done, 0 error inputs redone)" in again.output
     assert len(read_results(out)) == len(rows)
 
 
@@ -318,3 +318,21 @@ def test_the_stop_guard_counts_model_failures_only():
         mixed.check([asr, asr])
     off = StopGuard(StopRule(first=0, fraction=1.0, window=4))
     off.check([asr] * 50)
+
+
+def test_retry_errors_redoes_failed_inputs_in_place(hub_models, clips, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    sf.write(folder / "clip0.wav", clips[0], SAMPLE_RATE)
+    (folder / "flaky.wav").write_bytes(b"not yet")
+    out = tmp_path / "out"
+    args = ["transcribe", str(folder), "--model", HUB_ID, "--out", str(out),
+            "--max-new-tokens", str(NEW_TOKENS), "--language", "en"]
+    assert CliRunner().invoke(app, args).exit_code == 0
+    sf.write(folder / "flaky.wav", clips[0], SAMPLE_RATE)
+    result = CliRunner().invoke(app, [*args, "--retry-errors", "all"])
+    assert result.exit_code == 0 and "1 error inputs redone" in result.output, result.output
+    rows = {r["id"]: r for r in read_results(out).to_pylist()}
+    assert len(rows) == len(read_results(out)) == 2
+    assert rows["flaky.wav"]["error"] is None
+    assert rows["flaky.wav"]["transcript"] == rows["clip0.wav"]["transcript"]

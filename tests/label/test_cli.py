@@ -84,3 +84,43 @@ def test_a_model_that_fails_every_utterance_stops_label_with_exit_3(hub_models, 
         assert not list(out.glob("part-*.parquet"))  # no error rows of the broken model
         run = json.loads((out / "_run.json").read_text())
         assert run["status"] == "stopped" and "first 4 utterances" in run["stopped"]
+
+
+def test_retry_errors_redoes_failed_inputs_in_place(hub_models, corpus, tmp_path):
+    import shutil
+
+    import soundfile as sf
+
+    folder = tmp_path / "in"
+    shutil.copytree(corpus, folder)
+    (folder / "manifest.jsonl").unlink()
+    good = sorted(folder.glob("*.wav"))[0]
+    flaky = folder / "flaky.wav"
+    flaky.write_bytes(b"the mount was not ready")  # a transient failure
+    out = tmp_path / "out"
+    runner = CliRunner(env={"COLUMNS": "400"})
+    args = ["label", str(folder), "--asr-model", WHISPER, "--nli-model", NLI,
+            "--max-new-tokens", str(NEW_TOKENS), "--out", str(out)]
+    assert runner.invoke(app, args).exit_code == 0
+    first = {r["id"]: r for r in read_results(out).to_pylist()}
+    assert first["flaky.wav"]["error_stage"] == "decode"
+    shutil.copy(good, flaky)  # the file is readable now
+    plain = runner.invoke(app, args)
+    assert plain.exit_code == 0 and read_results(out).num_rows == len(first)  # errors are kept
+    bad = runner.invoke(app, [*args, "--retry-errors", "decode,nonsense"])
+    assert bad.exit_code == 2 and "nonsense" in bad.output
+    retried = runner.invoke(app, [*args, "--retry-errors", "decode"])
+    assert retried.exit_code == 0, retried.output
+    assert "error inputs redone (--retry-errors)" in retried.output
+    rows = read_results(out).to_pylist()
+    assert len(rows) == len({r["id"] for r in rows}) == len(first)  # replaced, not added
+    now = {r["id"]: r for r in rows}
+    assert now["flaky.wav"]["error"] is None and now["flaky.wav"]["transcript"] is not None
+    assert now["flaky.wav"]["transcript"] == now[good.name]["transcript"]
+    for key, row in first.items():
+        if key != "flaky.wav":
+            assert now[key] == row  # the other rows are untouched
+    assert not list(out.glob(".tmp-*"))
+    run = json.loads((out / "_run.json").read_text())
+    assert run["summary"]["retried_errors"] == 1
+    assert sf.info(flaky).frames > 0
