@@ -35,6 +35,7 @@ from lanser_fast.models.config import ModelConfig
 from lanser_fast.train.config import TrainConfig
 
 EXPERIMENT_JSON = "experiment.json"
+TIMINGS_JSON = "timings.json"  # seconds per step, summed over the invocations
 TAXONOMY = "cremad6"
 ASR_MODEL = "base"
 TEXT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
@@ -128,9 +129,19 @@ def run_mini(out_dir: str | os.PathLike, config: MiniConfig = MiniConfig(), *,
     baselines = step("baselines", lambda: _baselines(out, cremad, recipe, config))
     figures = {"config": asdict(config), "recipe": asdict(recipe), "agreement": agreement,
                "zeroshot": zeroshot, "baselines": baselines, "timings_s": timings,
-               "chance": 1 / 6}
+               "total_timings_s": _total_timings(out, timings), "chance": 1 / 6}
     write_report(out, figures, cells)
     return figures
+
+
+def _total_timings(out: Path, timings: dict[str, float]) -> dict[str, float]:
+    """Seconds per step over every invocation on this folder (a resumed run adds its own)."""
+    path = out / TIMINGS_JSON
+    total = json.loads(path.read_text()) if path.is_file() else {}
+    for step, seconds in timings.items():
+        total[step] = total.get(step, 0.0) + seconds
+    path.write_text(json.dumps(total, indent=2))
+    return total
 
 
 def claim(out: Path, config: MiniConfig) -> None:
