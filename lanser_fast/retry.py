@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import os
 import re
-import uuid
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from lanser_fast.manifest.names import storable_row
-from lanser_fast.manifest.writer import fsync_dir, shard_paths
+from lanser_fast.manifest.writer import shard_paths, write_shard
 
 _SEGMENT = re.compile(r"#\d{5}$")  # runs.segment_id: the k-th VAD segment of a long input
 
@@ -78,13 +77,6 @@ class Retry:
         keep = [row for row in old.to_pylist() if input_of(row["id"]) not in new]
         rows = keep + [storable_row(r, "path_bytes" in self.schema.names)
                        for group in new.values() for r in group]
-        table = pa.Table.from_pylist(rows, schema=old.schema)
-        tmp = shard.with_name(f".tmp-{uuid.uuid4().hex}.parquet")
-        with open(tmp, "wb") as fh:
-            pq.write_table(table, fh, compression="zstd")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, shard)
-        fsync_dir(shard.parent)
+        write_shard(pa.Table.from_pylist(rows, schema=old.schema), shard)
         self._todo[shard] -= set(new)
         self.retried += len(new)

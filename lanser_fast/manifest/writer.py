@@ -74,15 +74,7 @@ class ShardWriter:
         """Write the buffered rows as one complete shard (no-op when empty)."""
         if not self._rows:
             return
-        table = self._table()
-        final = self.out_dir / f"part-{self.writer}-{self._seq:06d}.parquet"
-        tmp = self.out_dir / f"{_TMP_PREFIX}{uuid.uuid4().hex}.parquet"
-        with open(tmp, "wb") as fh:
-            pq.write_table(table, fh, compression="zstd")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, final)
-        _fsync_dir(self.out_dir)
+        write_shard(self._table(), self.out_dir / f"part-{self.writer}-{self._seq:06d}.parquet")
         self._seq += 1
         self.rows_written += len(self._rows)
         self._rows = []
@@ -118,6 +110,18 @@ class ShardWriter:
     def __exit__(self, *exc_info) -> None:
         # Flush on errors too: rows already produced are results, not to be lost.
         self.close()
+
+
+def write_shard(table: pa.Table, final: Path) -> None:
+    """``table`` as the shard ``final``, whole or not at all: written to a temporary name,
+    fsynced, renamed (over an older ``final`` too), the rename made durable."""
+    tmp = final.parent / f"{_TMP_PREFIX}{uuid.uuid4().hex}.parquet"
+    with open(tmp, "wb") as fh:
+        pq.write_table(table, fh, compression="zstd")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, final)
+    _fsync_dir(final.parent)
 
 
 def remove_leftovers(out_dir: str | os.PathLike) -> None:

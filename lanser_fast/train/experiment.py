@@ -123,21 +123,26 @@ def summarize(cells: list[Cell]) -> list[dict]:
     return rows
 
 
-def plot(rows: list[dict], path: Path) -> Path:
+def plot(rows: list[dict], path: Path, *, title: str = "label efficiency",
+         chance: float | None = None) -> Path:
+    """Test UA (mean ± sd) against the label fraction, one line per start (scratch first)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 4))
-    for start, style in zip(STARTS, ("o--", "s-")):
+    starts = sorted({r["start"] for r in rows}, key=lambda s: (s != "scratch", s))
+    for start, style in zip(starts, ("o--", "s-", "^-.", "d:")):
         mine = [r for r in rows if r["start"] == start]
         ax.errorbar([r["fraction"] * 100 for r in mine], [r["ua_mean"] for r in mine],
                     yerr=[r["ua_sd"] for r in mine], fmt=style, capsize=3, label=start)
+    if chance is not None:
+        ax.axhline(chance, color="grey", lw=0.8, ls=":", label="chance")
     ax.set_xscale("log")
     ax.set_xlabel("labeled training data (%)")
     ax.set_ylabel("test UA")
-    ax.set_title("label efficiency")
+    ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from lanser_fast.train.experiment import plot
+
 RESULTS_CSV, SUMMARY_CSV, FIGURES_JSON, PLOT_PNG, REPORT_MD = (
     "results.csv", "summary.csv", "figures.json", "label_efficiency.png", "report.md")
 
@@ -82,7 +84,8 @@ def write_report(out: Path, figures: dict, cells: list[dict]) -> Path:
     figures = {**figures, "claims": [{"claim": c, "holds": h, "figures": f}
                                      for c, h, f in found]}
     (out / FIGURES_JSON).write_text(json.dumps(figures, indent=2))
-    plot(rows, figures["chance"], out / PLOT_PNG)
+    plot(rows, out / PLOT_PNG, title="LanSER in miniature: label efficiency",
+         chance=figures["chance"])
     (out / REPORT_MD).write_text(report_text(figures, rows, found))
     return out / REPORT_MD
 
@@ -125,31 +128,6 @@ def report_text(figures: dict, rows: list[dict], found) -> str:
     lines += ["", "Step times (s, all invocations): " + ", ".join(
         f"{k} {v:.0f}" for k, v in figures["total_timings_s"].items()), ""]
     return "\n".join(lines)
-
-
-def plot(rows: list[dict], chance: float, path: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for start, style in zip(sorted({r["start"] for r in rows}, key=lambda s: (s != "scratch", s)),
-                            ("o--", "s-", "^-.")):
-        mine = [r for r in rows if r["start"] == start]
-        ax.errorbar([r["fraction"] * 100 for r in mine], [r["ua_mean"] for r in mine],
-                    yerr=[r["ua_sd"] for r in mine], fmt=style, capsize=3, label=start)
-    ax.axhline(chance, color="grey", lw=0.8, ls=":", label="chance")
-    ax.set_xscale("log")
-    ax.set_xlabel("labeled training data (%)")
-    ax.set_ylabel("test UA")
-    ax.set_title("LanSER in miniature: label efficiency")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
 
 
 def _row(rows: list[dict], start: str, fraction: float) -> dict:
