@@ -11,21 +11,14 @@ and never neither; a run killed in between redoes the inputs whose rows are stil
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from lanser_fast.manifest.names import storable_row
-from lanser_fast.manifest.writer import shard_paths, write_shard
-
-_SEGMENT = re.compile(r"#\d{5}$")  # runs.segment_id: the k-th VAD segment of a long input
-
-
-def input_of(row_id: str) -> str:
-    """The input a row belongs to (a long file's segment rows carry ``#00000``...)."""
-    return _SEGMENT.sub("", row_id)
+from lanser_fast.manifest.names import storable, storable_row
+from lanser_fast.manifest.writer import ShardWriter, shard_paths, write_shard
+from lanser_fast.runs import input_of
 
 
 def retry_stages(text: str | None, known: tuple[str, ...]) -> tuple[str, ...]:
@@ -41,13 +34,15 @@ def retry_stages(text: str | None, known: tuple[str, ...]) -> tuple[str, ...]:
 
 
 class Retry:
+    """The retried inputs of a run (none when ``stages`` is empty)."""
+
     def __init__(self, out_dir: str | os.PathLike, stages: tuple[str, ...], schema: pa.Schema):
         self.schema = schema
         self.shard_of: dict[str, Path] = {}  # retried input -> its shard
         self._todo: dict[Path, set[str]] = {}
         self._new: dict[Path, dict[str, list[dict]]] = {}
         self.retried = 0  # inputs redone and rewritten
-        for shard in shard_paths(out_dir):
+        for shard in shard_paths(out_dir) if stages else ():
             table = pq.read_table(shard, columns=["id", "error_stage"])
             for row_id, stage in zip(table.column("id").to_pylist(),
                                      table.column("error_stage").to_pylist()):
@@ -59,7 +54,16 @@ class Retry:
     def ids(self) -> set[str]:
         return set(self.shard_of)
 
-    def put(self, input_id: str, rows: list[dict]) -> None:
+    def write(self, writer: ShardWriter, input_id: str, rows: list[dict]) -> None:
+        """An input's rows: a retried input's replace its old ones, the others go to
+        ``writer``."""
+        key = storable(input_id)  # ids are stored storable (manifest/names.py)
+        if key in self.shard_of:
+            self._put(key, rows)
+        else:
+            writer.write_group(rows)
+
+    def _put(self, input_id: str, rows: list[dict]) -> None:
         """The new rows of a retried input; its shard is rewritten once all of its are in."""
         shard = self.shard_of[input_id]
         self._new.setdefault(shard, {})[input_id] = rows

@@ -54,7 +54,7 @@ def open_output(out_dir: str | os.PathLike, stage: str, identity: dict, *,
                 force: bool = False, dry_run: bool = False) -> Output:
     from filelock import FileLock, Timeout
 
-    path = Path(out_dir)
+    path, identity = Path(out_dir), _jsonable(identity)
     if path.exists() and not path.is_dir():
         raise OutputError(f"{path} exists and is not a folder: --out names a folder of Parquet "
                           "shards")
@@ -64,7 +64,7 @@ def open_output(out_dir: str | os.PathLike, stage: str, identity: dict, *,
             raise OutputError(f"cannot create the output folder {path}: {parent} is not "
                               "writable")
         return Output(path, _NoLock(), set(), resumed=False, started_at=time.time(),
-                      stage=stage, identity=_jsonable(identity))
+                      stage=stage, identity=identity)
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -78,7 +78,6 @@ def open_output(out_dir: str | os.PathLike, stage: str, identity: dict, *,
     except Timeout:
         raise OutputError(f"another run is writing to {path} (it holds {path / LOCK_NAME}); "
                           "wait for it or use another --out") from None
-    identity = _jsonable(identity)
     try:
         _check_config(path, stage, identity, force)
         if not dry_run:

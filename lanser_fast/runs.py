@@ -32,6 +32,12 @@ def segment_id(item_id: str, k: int) -> str:
     return f"{item_id}#{k:0{SEGMENT_DIGITS}d}"
 
 
+def input_of(row_id: str) -> str:
+    """The input a row belongs to: a long file's segment rows carry ``segment_id``'s suffix."""
+    head, sep, tail = row_id.rpartition("#")
+    return head if sep and len(tail) == SEGMENT_DIGITS and tail.isdigit() else row_id
+
+
 def done_inputs(out_dir: str | os.PathLike) -> set[str]:
     """Ids of the inputs whose rows are in ``out_dir`` (a long file by its first segment's row:
     the rows of one input are written together)."""

@@ -38,7 +38,6 @@ from lanser_fast.manifest import (
     stage_schema,
     whole_file_row,
 )
-from lanser_fast.manifest.names import storable
 from lanser_fast.retry import Retry
 from lanser_fast.run_output import open_output
 from lanser_fast.runs import (
@@ -174,8 +173,7 @@ def transcribe_corpus(items: Iterable[Item], out_dir: str | os.PathLike,
         summary = TranscribeSummary(device=transcriber.device,
                                     compute_type=transcriber.decoder.compute_type)
         output.record(asdict(config), "running")
-        retry = Retry(output.path, retry_errors, stage_schema("transcribe")) \
-            if retry_errors else None
+        retry = Retry(output.path, retry_errors, stage_schema("transcribe"))
         try:
             _transcribe_into(output, items, transcriber, decode_threads, summary, stop, retry,
                              on_row, on_file)
@@ -205,26 +203,20 @@ def transcribe_corpus(items: Iterable[Item], out_dir: str | os.PathLike,
 def _transcribe_into(output, items, transcriber, decode_threads, summary, stop, retry,
                      on_row, on_file):
     start = time.perf_counter()
-    retried = retry.ids if retry else set()
-    todo = skip_done(items, output.done - retried, summary)
+    todo = skip_done(items, output.done - retry.ids, summary)
     files = transcribed_files(todo, transcriber, decode_threads=decode_threads)
     with ShardWriter(output.path, stage_schema("transcribe")) as writer:
         try:
-            _write_files(guarded(files, stop), writer, retry, retried, summary, start, on_row,
-                         on_file)
+            _write_files(guarded(files, stop), writer, retry, summary, start, on_row, on_file)
         finally:
-            if retry is not None:
-                retry.close()
-                summary.retried = retry.retried
+            retry.close()
+            summary.retried = retry.retried
     summary.wall_s = time.perf_counter() - start
 
 
-def _write_files(files, writer, retry, retried, summary, start, on_row, on_file):
+def _write_files(files, writer, retry, summary, start, on_row, on_file):
     for file in files:  # a failing model stops before its rows land
-        if storable(file.item.id) in retried:
-            retry.put(storable(file.item.id), file.rows)
-        else:
-            writer.write_group(file.rows)
+        retry.write(writer, file.item.id, file.rows)
         summary.files += 1
         summary.audio_s += file.audio_s
         for row in file.rows:

@@ -21,7 +21,6 @@ from lanser_fast.label.pipeline import Labeler
 from lanser_fast.label.summary import LabelSummary
 from lanser_fast.label.workers import run_workers
 from lanser_fast.manifest import Item, ShardWriter, stage_schema
-from lanser_fast.manifest.names import storable
 from lanser_fast.retry import Retry
 from lanser_fast.runs import skip_done
 from lanser_fast.stop_guard import SystemicFailure, guarded
@@ -56,8 +55,8 @@ def label_corpus(items: Iterable[Item], out_dir, config: LabelConfig = LabelConf
         output.record(config.as_dict(), "running", {"workers": processes, "gpus": gpus})
         summary = LabelSummary(devices=max(1, gpus))
         started = time.perf_counter()
-        retry = Retry(output.path, retry_errors, stage_schema("label")) if retry_errors else None
-        todo = skip_done(items, output.done - (retry.ids if retry else set()), summary)
+        retry = Retry(output.path, retry_errors, stage_schema("label"))
+        todo = skip_done(items, output.done - retry.ids, summary)
         try:
             if processes == 1 and not gpus:
                 _run_here(todo, output.path, config, labeler, summary, started, on_progress,
@@ -80,29 +79,24 @@ def label_corpus(items: Iterable[Item], out_dir, config: LabelConfig = LabelConf
 
 
 def _run_here(todo, out_dir, config, labeler, summary, started, on_progress, shard_rows,
-              flush_s, retry: Retry | None = None) -> None:
+              flush_s, retry: Retry) -> None:
     own = labeler is None
     labeler = labeler or Labeler(config)
     labeler.summary = summary
-    retried = retry.ids if retry else set()
     try:
         with ShardWriter(out_dir, stage_schema("label"), shard_rows=shard_rows, flush_s=flush_s,
                          clean=False) as writer:
             # a model failing as a whole stops the run before its rows land
             for file in guarded(labeler.files(todo), config.stop):
                 write_started = time.perf_counter()
-                if storable(file.item.id) in retried:
-                    retry.put(storable(file.item.id), file.rows)
-                else:
-                    writer.write_group(file.rows)
+                retry.write(writer, file.item.id, file.rows)
                 summary.stage_s["write"] += time.perf_counter() - write_started
                 summary.count(file.rows, file.audio_s)
                 summary.wall_s = time.perf_counter() - started
                 if on_progress is not None:
                     on_progress(summary)
     finally:
-        if retry is not None:
-            retry.close()
-            summary.retried = retry.retried
+        retry.close()
+        summary.retried = retry.retried
         if own:
             labeler.close()

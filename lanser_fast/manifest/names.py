@@ -36,9 +36,10 @@ def storable_row(row: dict[str, Any], keep_bytes: bool) -> dict[str, Any]:
     goes to ``path_bytes`` whole."""
     fixed = None
     for key, value in row.items():
-        if isinstance(value, str) and storable(value) is not value:
+        text = storable(value) if isinstance(value, str) else value
+        if text is not value:
             fixed = fixed if fixed is not None else dict(row)
-            fixed[key] = storable(value)
+            fixed[key] = text
     if fixed is None:
         return row
     if keep_bytes and isinstance(row.get("path"), str) and fixed["path"] is not row["path"]:

@@ -54,12 +54,14 @@ def transcripts_for(data: LabeledSet, transcribe_config=None) -> tuple[list[str]
     return texts, len(missing)
 
 
-def text_baseline(test: LabeledSet, score_config, transcribe_config=None) -> dict:
-    """The weak labeler on ``test``'s transcripts, scored against its labels."""
+def text_baseline(test: LabeledSet, score_config, transcribe_config=None, *,
+                  scorer=None) -> dict:
+    """The weak labeler on ``test``'s transcripts, scored against its labels (``scorer``: one
+    already made from ``score_config``, reused)."""
     from lanser_fast.nli.labelers import make_scorer
 
     texts, transcribed = transcripts_for(test, transcribe_config)
-    scorer = make_scorer(score_config)
+    scorer = scorer or make_scorer(score_config)
     matrix = class_map(tuple(scorer.taxonomy.labels), test.classes, scorer.taxonomy)
     predicted = []
     for result in scorer.score(texts):

@@ -124,9 +124,11 @@ def run_mini(out_dir: str | os.PathLike, config: MiniConfig = MiniConfig(), *,
         say(f"  weak labels, match {match:g}: text emotion {agreement[match]['text']:.1%}, "
             f"voice emotion {agreement[match]['voice']:.1%} of {agreement[match]['clips']}")
         inits[match] = step("pretrain", lambda m=match, lb=labels: _pretrain(out, lb, m, recipe))
-    cells = step("label efficiency", lambda: _efficiency(out, cremad, inits, recipe, say))
-    zeroshot = step("zeroshot", lambda: _zeroshot(out, cremad, inits, recipe))
-    baselines = step("baselines", lambda: _baselines(out, cremad, recipe, config))
+    data = _cremad(cremad)
+    folds = _test_folds(data, recipe)
+    cells = step("label efficiency", lambda: _efficiency(out, data, inits, recipe, say))
+    zeroshot = step("zeroshot", lambda: _zeroshot(out, folds, inits))
+    baselines = step("baselines", lambda: _baselines(out, folds, config))
     figures = {"config": asdict(config), "recipe": asdict(recipe), "agreement": agreement,
                "zeroshot": zeroshot, "baselines": baselines, "timings_s": timings,
                "total_timings_s": _total_timings(out, timings), "chance": 1 / 6}
@@ -232,12 +234,11 @@ def _cremad(root: Path):
     return open_dataset(f"crema-d:{root}")
 
 
-def _efficiency(out: Path, root: Path, inits: dict[float, Path], recipe: Scale, say) -> list:
+def _efficiency(out: Path, data, inits: dict[float, Path], recipe: Scale, say) -> list:
     """Every (start, fraction, seed) cell; scratch cells are shared by the pre-trained starts."""
     from lanser_fast.train.experiment import label_efficiency
     from lanser_fast.train.runs import RunSetup
 
-    data = _cremad(root)
     model, front = _configs(recipe)
     setup = RunSetup(model, front, TrainConfig(batch_size=16, workers=0, eval_batch=32))
     cells = []
@@ -260,42 +261,44 @@ def _efficiency(out: Path, root: Path, inits: dict[float, Path], recipe: Scale, 
     return cells
 
 
-def _test_folds(root: Path, recipe: Scale):
+def _test_folds(data, recipe: Scale) -> list:
+    """``(fold, split)`` of every test fold the seeds use."""
     from lanser_fast.data.splits import make_split
 
-    data = _cremad(root)
     folds = sorted({seed % recipe.n_folds + 1 for seed in recipe.seeds})
     return [(fold, make_split(data, fold=fold, n_folds=recipe.n_folds, seed=0,
                               valid_fraction=0.0)) for fold in folds]
 
 
-def _zeroshot(out: Path, root: Path, inits: dict[float, Path], recipe: Scale) -> dict:
+def _zeroshot(out: Path, folds: list, inits: dict[float, Path]) -> dict:
     from lanser_fast.taxonomy import load_taxonomy
     from lanser_fast.train import checkpoint as ckpt
     from lanser_fast.train.distributed import pick_device
     from lanser_fast.train.runs import zeroshot_checkpoint
 
-    found = {}
+    found, taxonomy, device = {}, load_taxonomy(TAXONOMY), pick_device("cpu")
     for match, init in inits.items():
         state = ckpt.load(init / "last.pt")
-        for fold, split in _test_folds(root, recipe):
+        for fold, split in folds:
             scores = zeroshot_checkpoint(state, split.test, out / "zeroshot" / f"m{match:g}" /
-                                         f"fold{fold}", taxonomy=load_taxonomy(TAXONOMY),
-                                         split=split.description, device=pick_device("cpu"))
+                                         f"fold{fold}", taxonomy=taxonomy,
+                                         split=split.description, device=device)
             found.setdefault(f"m{match:g}", {})[fold] = {"wa": scores.wa, "ua": scores.ua}
     return found
 
 
-def _baselines(out: Path, root: Path, recipe: Scale, config: MiniConfig) -> dict:
+def _baselines(out: Path, folds: list, config: MiniConfig) -> dict:
+    from lanser_fast.nli.labelers import make_scorer
     from lanser_fast.nli.scorer import ScoreConfig
     from lanser_fast.train.baselines import majority, text_baseline
     from lanser_fast.train.runs import write_scores
 
     text_config = ScoreConfig(model=config.text_model, labeler="similarity", taxonomy=TAXONOMY)
+    scorer = make_scorer(text_config)  # one model load for every fold
     found = {"text": {}, "majority": {}}
-    for fold, split in _test_folds(root, recipe):
+    for fold, split in folds:
         where = out / "baselines" / f"fold{fold}"
-        result = text_baseline(split.test, text_config)
+        result = text_baseline(split.test, text_config, scorer=scorer)
         scores = result.pop("scores")
         write_scores(scores, where, "text", {**result, "split": split.description})
         found["text"][fold] = {"wa": scores.wa, "ua": scores.ua}
