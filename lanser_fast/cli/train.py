@@ -376,8 +376,8 @@ def lanser_mini(
     out: Path = typer.Option(..., "--out", "-o", help="Experiment folder: corpora/, labels/, "
                              "pretrain/, efficiency/, report.md, results.csv, "
                              "label_efficiency.png. Re-running resumes."),
-    scale: str = typer.Option("small", "--scale", help="small (a few minutes: CI) or full "
-                                                       "(~40 min on 2 CPU cores)."),
+    scale: str = typer.Option("small", "--scale", help="small (3.4 min measured on 2 CPU "
+                                                       "cores: CI) or full (33 min)."),
     match: float = typer.Option(0.7, "--match", help="Probability that a pre-training clip's "
                                                      "voice emotion is its words' emotion."),
     seeds: Optional[str] = typer.Option(None, "--seeds", help="Seeds (default: the scale's); "
