@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from lanser_fast.audio.decode import SAMPLE_RATE
-from lanser_fast.manifest import Item, ShardWriter, done_ids, stage_schema, write_json_atomic
-from lanser_fast.runs import RUN_SIDECAR, load_item, ordered_map, skip_done
+from lanser_fast.manifest import Item, ShardWriter, stage_schema
+from lanser_fast.retry import Retry
+from lanser_fast.run_output import open_output
+from lanser_fast.runs import load_item, ordered_map, skip_done
 
 IN_FLIGHT_PER_THREAD = 4  # items queued per decode thread: bounds decoded audio held in memory
 
@@ -29,6 +31,7 @@ class DecodeSummary:
 
     rows: int = 0  # rows written this run (results + errors)
     skipped: int = 0  # ids already in the output (resume)
+    retried: int = 0  # inputs whose error rows were redone (--retry-errors)
     audio_s: float = 0.0  # decoded audio (seconds at 16 kHz)
     wall_s: float = 0.0
     threads: int = 1
@@ -42,6 +45,14 @@ class DecodeSummary:
         return (f"decoded {self.audio_s / 3600:.4f} audio-hours in {self.wall_s:.2f} s with "
                 f"{self.threads} threads: {self.audio_hours_per_device_hour:,.0f} audio-hours "
                 "per device-hour")
+
+    def record(self) -> dict:
+        """The summary's part of ``_run.json``."""
+        return {"rows_this_run": self.rows, "skipped_done": self.skipped,
+                "retried_errors": self.retried, "audio_hours": self.audio_s / 3600,
+                "wall_s": self.wall_s,
+                "audio_hours_per_device_hour": self.audio_hours_per_device_hour,
+                "errors": dict(self.errors)}
 
     def count(self, row: dict) -> None:
         """Account for one written row (result or error)."""
@@ -59,41 +70,45 @@ def decode_corpus(
     threads: int = 0,
     wav_dir: str | os.PathLike | None = None,
     sample_rate: int = SAMPLE_RATE,
+    force: bool = False,
+    retry_errors: tuple[str, ...] = (),
     on_row: Callable[[dict], None] | None = None,
 ) -> DecodeSummary:
     """Decode every item; write one row per item into ``out_dir`` (Parquet shards).
 
-    Ids already present in ``out_dir`` are skipped, so re-running after a crash resumes.
-    ``threads=0`` uses every CPU. ``on_row`` is called with each row (progress display).
+    Inputs already present in ``out_dir`` are skipped, so re-running after a crash resumes; a
+    folder written with another sample rate, locked by another run or holding another stage's
+    output is refused (``OutputError``) unless ``force``. ``retry_errors`` (stages, e.g.
+    ``("decode",)``): redo the inputs whose rows are errors of those stages, their rows replaced
+    in place. ``threads=0`` uses every CPU. ``on_row`` is called with each row (progress).
     """
     threads = threads or os.cpu_count() or 1
-    done = done_ids(out_dir)
-    summary = DecodeSummary(threads=threads)
-    start = time.perf_counter()
-    todo = skip_done(items, done, summary)
-    with ShardWriter(out_dir, stage_schema("decode")) as writer, \
-            ThreadPoolExecutor(max_workers=threads) as pool:
-        for row in ordered_map(pool, lambda it: _decode_row(it, sample_rate, wav_dir), todo,
-                                window=threads * IN_FLIGHT_PER_THREAD):
-            writer.write(row)
-            summary.count(row)
-            if on_row is not None:
-                on_row(row)
-    summary.wall_s = time.perf_counter() - start
-    write_json_atomic(Path(out_dir) / RUN_SIDECAR, {
-        "stage": "decode",
-        "sample_rate": sample_rate,
-        "threads": threads,
-        "rows_this_run": summary.rows,
-        "skipped_done": summary.skipped,
-        "audio_hours": summary.audio_s / 3600,
-        "wall_s": summary.wall_s,
-        "audio_hours_per_device_hour": summary.audio_hours_per_device_hour,
-        "errors": dict(summary.errors),
-    })
+    output = open_output(out_dir, "decode", {"sample_rate": sample_rate}, force=force)
+    config = {"sample_rate": sample_rate, "threads": threads,
+              "wav_dir": None if wav_dir is None else str(wav_dir)}
+    try:
+        output.record(config, "running")
+        summary = DecodeSummary(threads=threads)
+        start = time.perf_counter()
+        retry = Retry(output.path, retry_errors, stage_schema("decode"))
+        todo = skip_done(items, output.done - retry.ids, summary)
+        with ShardWriter(output.path, stage_schema("decode")) as writer, \
+                ThreadPoolExecutor(max_workers=threads) as pool:
+            try:
+                for row in ordered_map(pool, lambda it: _decode_row(it, sample_rate, wav_dir),
+                                       todo, window=threads * IN_FLIGHT_PER_THREAD):
+                    retry.write(writer, row["id"], [row])  # one row per input, with its id
+                    summary.count(row)
+                    if on_row is not None:
+                        on_row(row)
+            finally:
+                retry.close()
+                summary.retried = retry.retried
+        summary.wall_s = time.perf_counter() - start
+        output.record(config, "done", summary.record())
+    finally:
+        output.release()
     return summary
-
-
 
 
 def _decode_row(item: Item, sample_rate: int, wav_dir) -> dict:

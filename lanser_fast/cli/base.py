@@ -143,6 +143,6 @@ def echo_rows(summary, out) -> None:
     throughput line."""
     from lanser_fast.runs import counts_text
 
-    typer.echo(f"{summary.rows} rows written to {out} ({summary.skipped} already done); "
-               f"errors: {counts_text(summary.errors)}")
+    typer.echo(f"{summary.rows} rows written to {out} ({summary.skipped} already done, "
+               f"{summary.retried} error inputs redone); errors: {counts_text(summary.errors)}")
     typer.echo(summary.throughput_line())

@@ -92,6 +92,11 @@ STOP_FIRST = typer.Option(FIRST, "--stop-first", min=0, help="Stop the run (exit
 STOP_FRACTION = typer.Option(FRACTION, "--stop-fraction", min=0.01, max=1.0,
                              help=f"Stop the run (exit 3) when more than this share of the last "
                                   f"{WINDOW} utterances fail at the model (1: off).")
+RETRY_DECODE = typer.Option(None, "--retry-errors", help="Resuming: redo the inputs whose rows "
+                            "are errors of these stages (comma-separated: manifest, decode; or "
+                            "all), replacing their rows in place.")
+FORCE = typer.Option(False, "--force", help="Resume into a folder written with other settings "
+                     "(rows already there keep theirs).")
 RETRY_ERRORS = typer.Option(None, "--retry-errors", help="Resuming: redo the inputs whose rows "
                             "are errors of these stages (comma-separated: manifest, decode, vad, "
                             "asr, language, write; or all), replacing their rows in place.")

@@ -25,6 +25,7 @@ from lanser_fast.cli.base import (
 )
 from lanser_fast.features import DEFAULT_PRESET
 from lanser_fast.features.corpus import BATCH_SIZE
+from lanser_fast.run_output import OutputError
 
 PANEL = "Stages"
 DECODE = opt.ASR.decode
@@ -77,6 +78,7 @@ def decode(
     sample_rate: int = typer.Option(SAMPLE_RATE, "--sample-rate", min=1000, max=384000,
                                     help="Output sample rate in Hz."),
     threads: int = typer.Option(0, "--threads", min=0, help="Decode threads (0: one per CPU)."),
+    force: bool = opt.FORCE, retry_errors: Optional[str] = opt.RETRY_DECODE,
 ) -> None:
     """Decode audio to 16 kHz mono float32: one row per input, throughput printed.
 
@@ -85,11 +87,29 @@ def decode(
     """
     from lanser_fast.audio.corpus import decode_corpus
 
+    retry = _decode_retry(retry_errors)
     items = open_inputs(inputs)
-    with row_progress("decode") as on_row:
+    _check_output(out, "decode", {"sample_rate": sample_rate}, force)
+    with row_progress("decode") as on_row, run_failures(OutputError, prefix="decode"):
         summary = decode_corpus(items, out, threads=threads, wav_dir=wav_dir,
-                                sample_rate=sample_rate, on_row=on_row)
+                                sample_rate=sample_rate, force=force, retry_errors=retry,
+                                on_row=on_row)
     echo_rows(summary, out)
+
+
+def _decode_retry(text: str | None) -> tuple[str, ...]:
+    from lanser_fast.retry import retry_stages
+
+    with usage_errors(ValueError, hint="--retry-errors"):
+        return retry_stages(text, ("manifest", "decode"))
+
+
+def _check_output(out: Path, stage: str, identity: dict, force: bool) -> None:
+    """Locked, or written with other settings: fail before any work."""
+    from lanser_fast.run_output import open_output
+
+    with usage_errors(OutputError, hint="--out"):
+        open_output(out, stage, identity, force=force, dry_run=True).release()
 
 
 @app.command(rich_help_panel=PANEL)
@@ -112,6 +132,7 @@ def features(
     backend: str = typer.Option("auto", "--backend", help="auto (compiled CPU op; Triton on "
                                                           "CUDA), csrc or ref (torch "
                                                           "reference)."),
+    force: bool = opt.FORCE, retry_errors: Optional[str] = opt.RETRY_DECODE,
 ) -> None:
     """Log-mel features of a corpus (Whisper-exact or SER), with throughput.
 
@@ -126,10 +147,14 @@ def features(
         fail(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}", "--preset")
     with usage_errors(ValueError, hint="--backend"):
         check_backend(backend)
+    retry = _decode_retry(retry_errors)
     items = open_inputs(inputs)
-    with row_progress(f"features {preset}") as on_row, usage_errors(ValueError, hint="--out"):
+    _check_output(out, "features", {"preset": preset, "backend": backend}, force)
+    with row_progress(f"features {preset}") as on_row, \
+            run_failures(OutputError, prefix="features"):
         summary = features_corpus(items, out, preset, batch_size=batch_size, threads=threads,
-                                  backend=backend, on_row=on_row)
+                                  backend=backend, force=force, retry_errors=retry,
+                                  on_row=on_row)
     echo_rows(summary, out)
 
 
@@ -167,7 +192,6 @@ def transcribe(
     from lanser_fast.asr.whisper_decode import DecodeOptions
     from lanser_fast.manifest.schema import ERROR_STAGES
     from lanser_fast.retry import retry_stages
-    from lanser_fast.run_output import OutputError, open_output
     from lanser_fast.stop_guard import StopRule
 
     with usage_errors(ValueError, hint="--stop-first/--stop-fraction"):
@@ -191,9 +215,7 @@ def transcribe(
                       (ValueError, "--device/--compute-type/--language")):
         transcriber = Transcriber(config)
     try:
-        with usage_errors(OutputError, hint="--out"):  # locked, or other settings: no work yet
-            open_output(out, "transcribe", config.identity(), force=force,
-                        dry_run=True).release()
+        _check_output(out, "transcribe", config.identity(), force)
     except BaseException:
         transcriber.close()
         raise

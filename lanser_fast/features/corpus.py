@@ -16,7 +16,6 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 import numpy as np
@@ -24,14 +23,10 @@ import pyarrow as pa
 
 from lanser_fast.audio.corpus import DecodeSummary
 from lanser_fast.features.presets import DEFAULT_PRESET, Preset, get_preset
-from lanser_fast.manifest import (
-    Item,
-    ShardWriter,
-    done_ids,
-    read_results,
-    write_json_atomic,
-)
-from lanser_fast.runs import RUN_SIDECAR, load_item, ordered_map, skip_done
+from lanser_fast.manifest import Item, ShardWriter, read_results
+from lanser_fast.retry import Retry
+from lanser_fast.run_output import open_output
+from lanser_fast.runs import load_item, ordered_map, skip_done
 
 FEATURES_SCHEMA = pa.schema([
     ("id", pa.string()),
@@ -76,14 +71,42 @@ def features_corpus(
     batch_size: int = BATCH_SIZE,
     threads: int = 0,
     backend: str = "auto",
+    force: bool = False,
+    retry_errors: tuple[str, ...] = (),
     on_row: Callable[[dict], None] | None = None,
 ) -> FeaturesSummary:
-    """Features for every item into ``out_dir``; ids already there are skipped (resume)."""
+    """Features for every item into ``out_dir``; inputs already there are skipped (resume).
+
+    A folder written with another preset or backend, locked by another run or holding another
+    stage's output is refused (``OutputError``) unless ``force``; ``retry_errors`` redoes the
+    inputs whose rows are errors of those stages (``manifest``, ``decode``) in place.
+    """
     preset = get_preset(preset)
-    _check_resume(Path(out_dir), preset)
     threads = threads or os.cpu_count() or 1
-    summary = FeaturesSummary(threads=threads)
-    done = done_ids(out_dir)
+    output = open_output(out_dir, "features", {"preset": preset.name, "backend": backend},
+                         force=force)
+    config = {"preset": preset.name, "backend": backend, "threads": threads,
+              "batch_size": batch_size}
+    try:
+        output.record(config, "running")
+        summary = FeaturesSummary(threads=threads)
+        retry = Retry(output.path, retry_errors, FEATURES_SCHEMA)
+        try:
+            _features_into(output, items, preset, batch_size, threads, backend, summary, retry,
+                           on_row)
+        finally:
+            retry.close()
+            summary.retried = retry.retried
+        output.record(config, "done", {**summary.record(), "features_s": summary.features_s,
+                                       "features_audio_hours_per_device_hour":
+                                       summary.features_audio_hours_per_device_hour})
+    finally:
+        output.release()
+    return summary
+
+
+def _features_into(output, items, preset, batch_size, threads, backend, summary, retry,
+                   on_row) -> None:
     start = time.perf_counter()
     frames_30s = preset.n_frames(30 * preset.sample_rate)
     shard_rows = max(1, SHARD_BYTES // (4 * preset.n_mels * max(frames_30s, 1)))
@@ -93,13 +116,13 @@ def features_corpus(
 
     def emit(rows: Iterable[dict]) -> None:
         for row in rows:
-            writer.write(row)
+            retry.write(writer, row["id"], [row])  # one row per input, with its id
             summary.count(row)
             if on_row is not None:
                 on_row(row)
 
-    todo = skip_done(items, done, summary)
-    with ShardWriter(out_dir, FEATURES_SCHEMA, shard_rows=shard_rows) as writer, \
+    todo = skip_done(items, output.done - retry.ids, summary)
+    with ShardWriter(output.path, FEATURES_SCHEMA, shard_rows=shard_rows) as writer, \
             ThreadPoolExecutor(max_workers=threads) as pool:
         batch: list = []
         for item, result in ordered_map(pool, decode, todo, window=threads * IN_FLIGHT_PER_THREAD):
@@ -113,34 +136,6 @@ def features_corpus(
         if batch:
             emit(_feature_rows(batch, preset, backend, threads, summary))
     summary.wall_s = time.perf_counter() - start
-    write_json_atomic(Path(out_dir) / RUN_SIDECAR, {
-        "stage": "features",
-        "preset": preset.name,
-        "threads": threads,
-        "batch_size": batch_size,
-        "rows_this_run": summary.rows,
-        "skipped_done": summary.skipped,
-        "audio_hours": summary.audio_s / 3600,
-        "wall_s": summary.wall_s,
-        "features_s": summary.features_s,
-        "audio_hours_per_device_hour": summary.audio_hours_per_device_hour,
-        "features_audio_hours_per_device_hour": summary.features_audio_hours_per_device_hour,
-        "errors": dict(summary.errors),
-    })
-    return summary
-
-
-def _check_resume(out_dir: Path, preset: Preset) -> None:
-    """Refuse to add rows of another preset to an existing output folder."""
-    import json
-
-    sidecar = out_dir / RUN_SIDECAR
-    if not sidecar.exists():
-        return
-    previous = json.loads(sidecar.read_text()).get("preset")
-    if previous is not None and previous != preset.name:
-        raise ValueError(f"{out_dir} holds {previous} features; writing {preset.name} there "
-                         "would mix presets: choose another output folder")
 
 
 def _feature_rows(batch: list, preset: Preset, backend: str, threads: int,

@@ -5,6 +5,7 @@ import pytest
 from typer.testing import CliRunner
 
 from lanser_fast.cli import app
+from lanser_fast.manifest import read_results
 
 runner = CliRunner()
 
@@ -12,8 +13,10 @@ runner = CliRunner()
 @pytest.mark.parametrize("command,options", [
     ([], ["doctor", "decode", "features", "score", "prompts", "bench-report"]),
     (["doctor"], ["--json"]),
-    (["decode"], ["--out", "--wav-dir", "--sample-rate", "--threads"]),
-    (["features"], ["--out", "--preset", "--batch-size", "--threads", "--backend"]),
+    (["decode"], ["--out", "--wav-dir", "--sample-rate", "--threads", "--force",
+                  "--retry-errors"]),
+    (["features"], ["--out", "--preset", "--batch-size", "--threads", "--backend", "--force",
+                    "--retry-errors"]),
     (["score"], ["--out", "--column", "--id-column", "--model", "--taxonomy", "--template",
                   "--multi-label", "--engine", "--precision", "--top-k", "--empty"]),
     (["prompts"], ["--template", "--column", "--label-column", "--model", "--taxonomy",
@@ -60,8 +63,51 @@ def test_decode_end_to_end_with_error_rows_and_resume(speech_corpus, tmp_path):
     assert errors[0]["error_stage"] == "decode" and errors[0]["error"].startswith("not_audio")
     assert len(list(wavs.glob("*.wav"))) == 8
     assert "0 rows written" in again.output and "9 already done" in again.output
+    assert json.loads((out / "_run.json").read_text())["status"] == "done"
     assert pq.read_table(out).num_rows == 9
     assert json.loads((out / "_run.json").read_text())["stage"] == "decode"
+
+
+@pytest.mark.parametrize("stage", ["decode", "features"])
+def test_retry_errors_redoes_the_failed_inputs_in_place(speech_corpus, tmp_path, stage):
+    import shutil
+
+    corpus, out = tmp_path / "corpus", tmp_path / "out"
+    shutil.copytree(speech_corpus, corpus)
+    good = sorted(corpus.glob("*.wav"))[0]
+    (corpus / "late.wav").write_bytes(b"RIFF....garbage")  # a file still being copied
+    first = runner.invoke(app, [stage, str(corpus), "--out", str(out)])
+    assert first.exit_code == 0, first.output
+    shutil.copy(good, corpus / "late.wav")  # the copy has finished
+    plain = runner.invoke(app, [stage, str(corpus), "--out", str(out)])
+    assert "0 rows written" in plain.output  # an error row is done unless retried
+    again = runner.invoke(app, [stage, str(corpus), "--out", str(out), "--retry-errors",
+                                "decode"])
+    assert again.exit_code == 0, again.output
+    assert "1 rows written" in again.output and "1 error inputs redone" in again.output
+    rows = read_results(out).to_pylist()
+    assert len(rows) == 9 and sorted(r["id"] for r in rows) == sorted(
+        p.name for p in corpus.glob("*.wav"))
+    late = next(r for r in rows if r["id"] == "late.wav")
+    assert late["error"] is None and late["duration_s"] > 0
+    assert json.loads((out / "_run.json").read_text())["retried_errors"] == 1
+    bad = runner.invoke(app, [stage, str(corpus), "--out", str(out), "--retry-errors", "asr"],
+                        env={"COLUMNS": "300"})
+    assert bad.exit_code == 2 and "unknown stage(s) asr" in bad.output
+
+
+def test_decode_resume_checks_settings(speech_corpus, tmp_path):
+    out = tmp_path / "out"
+    assert runner.invoke(app, ["decode", str(speech_corpus), "--out", str(out)]).exit_code == 0
+    other = runner.invoke(app, ["decode", str(speech_corpus), "--out", str(out),
+                                "--sample-rate", "8000"], env={"COLUMNS": "300"})
+    assert other.exit_code == 2 and "sample_rate: 16000 -> 8000" in other.output
+    forced = runner.invoke(app, ["decode", str(speech_corpus), "--out", str(out),
+                                 "--sample-rate", "8000", "--force"])
+    assert forced.exit_code == 0 and "8 already done" in forced.output
+    into_features = runner.invoke(app, ["features", str(speech_corpus), "--out", str(out)],
+                                  env={"COLUMNS": "300"})
+    assert into_features.exit_code == 2 and "output of 'decode'" in into_features.output
 
 
 def test_decode_bad_manifest_fails_before_work(tmp_path):
@@ -114,10 +160,10 @@ def test_features_end_to_end_with_error_rows_resume_and_parity(speech_corpus, tm
         assert np.abs(matrix - theirs.numpy()).max() <= 1e-4
     again = runner.invoke(app, ["features", str(speech_corpus), "--out", str(out)])
     assert again.exit_code == 0 and "0 rows written" in again.output
-    assert "(8 already done)" in again.output
+    assert "(8 already done, 0 error inputs redone)" in again.output
     mixed = runner.invoke(app, ["features", str(speech_corpus), "--out", str(out),
                                 "--preset", "ser-64"], env={"COLUMNS": "300"})
-    assert mixed.exit_code != 0 and "holds whisper-80 features" in mixed.output
+    assert mixed.exit_code == 2 and "preset: 'whisper-80' -> 'ser-64'" in mixed.output
 
 
 def test_features_bad_flags_fail_before_work(tmp_path):
