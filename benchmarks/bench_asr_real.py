@@ -2,8 +2,10 @@
 
 Workload: ``CLIPS`` espeak-ng clips of ``tools.asr_sentences`` (statements, questions, numbers,
 dates, names; six voices, five rates; 22.05 kHz WAV files, so the resampler is part of the
-path), read from the files end to end. Every contender decodes greedily without timestamps and
-stops where the model ends the text (temperature 0 only, no fallback), two CPU threads:
+path), each reading 1, 1, 2, 3 or 4 consecutive sentences in turn (at most 15 s), so the clips
+last 1.7-15 s (21.5 minutes in all), read from the files end to end. Every contender decodes
+greedily without timestamps and stops where the model ends the text (temperature 0 only, no
+fallback), two CPU threads:
 
 - ours: ``transcribe_corpus`` (the ``lanser-fast transcribe`` path), language detected and
   given (``en``);
@@ -12,6 +14,7 @@ stops where the model ends the text (temperature 0 only, no fallback), two CPU t
 Each measurement records the corpus WER against the sentences (Whisper's English normalizer),
 and the start-up (model load and a first utterance) apart from the timed rounds, with the
 throughput the first run of a fresh process would see (start-up included) in ``extra``.
+One round each: a measurement lasts 4-11 minutes over 200 files, which is its own average.
 Model: the offline shelf's ``base`` (``python -m tools.real_models``), or ``--models``.
 
     LANSER_FAST_BENCH_QUICK=1 pytest benchmarks/bench_asr_real.py --benchmark-only  # smoke
@@ -28,14 +31,18 @@ import pytest
 from conftest import ASR_MODEL
 
 QUICK = os.environ.get("LANSER_FAST_BENCH_QUICK") == "1"
-CLIPS = 8 if QUICK else 240
-ROUNDS = 1 if QUICK else 2
+CLIPS = 8 if QUICK else 200
+PER_CLIP = (1, 1, 2, 3, 4)  # sentences per clip, in turn
+ROUNDS = 1
 THREADS = 2
 UNIT = "audio-h/device-h"
 
 
-def _workload(language: str | None) -> str:
-    return (f"{CLIPS} espeak-ng sentences (22.05 kHz), Whisper base int8, language "
+def _workload(rows: list[dict], language: str | None) -> str:
+    shortest = min(r["seconds"] for r in rows)
+    longest = max(r["seconds"] for r in rows)
+    return (f"{CLIPS} espeak-ng clips of 1-4 sentences ({shortest:.1f}-{longest:.1f} s, "
+            f"22.05 kHz), Whisper base int8, language "
             f"{'given (en)' if language else 'detected'}")
 
 
@@ -56,10 +63,11 @@ def clips(tmp_path_factory) -> tuple[list[dict], float]:
     from tools.asr_sentences import asr_corpus
 
     root = tmp_path_factory.mktemp("asr-real")
-    rows = asr_corpus(root, CLIPS, seed=0)
+    rows = asr_corpus(root, CLIPS, seed=0, per_clip=PER_CLIP)
     for row in rows:
         row["file"] = str(root / row["path"])
-    return rows, sum(sf.info(r["file"]).duration for r in rows)
+        row["seconds"] = sf.info(row["file"]).duration
+    return rows, sum(r["seconds"] for r in rows)
 
 
 def _record(measurement, rows: list[dict], texts: dict[str, str], startup_s: float,
@@ -95,7 +103,7 @@ def test_asr_real_ours(measure, model, clips, tmp_path, language):
                           transcriber=transcriber, decode_threads=THREADS)
 
     measurement = measure(run, work=audio_s, rounds=ROUNDS, warmup_rounds=0, stage="asr-real",
-                          workload=_workload(language), impl="lanser-fast transcribe",
+                          workload=_workload(rows, language), impl="lanser-fast transcribe",
                           role="ours", unit=UNIT, threads=THREADS)
     transcriber.close()
     texts = {r["path"]: r["transcript"] for r in read_results(out["dir"]).to_pylist()}
@@ -124,7 +132,7 @@ def test_asr_real_faster_whisper(measure, model, clips, language):
             texts[row["file"]] = "".join(s.text for s in segments)
 
     measurement = measure(run, work=audio_s, rounds=ROUNDS, warmup_rounds=0, stage="asr-real",
-                          workload=_workload(language),
+                          workload=_workload(rows, language),
                           impl="faster-whisper WhisperModel.transcribe, file by file",
                           role="reference", unit=UNIT, threads=THREADS)
     _record(measurement, rows, texts, startup_s, audio_s)

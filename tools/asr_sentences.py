@@ -17,6 +17,8 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 from tools.synth_speech import espeak_available
 
 ASR_SENTENCES = (
@@ -169,28 +171,48 @@ ASR_RATES = (130, 150, 170, 190, 210)  # espeak-ng -s (words per minute)
 
 def asr_corpus(out_dir: str | Path, count: int = len(ASR_SENTENCES), *, seed: int = 0,
                sentences: Sequence[str] = ASR_SENTENCES, voices: Sequence[str] = ASR_VOICES,
-               rates: Sequence[int] = ASR_RATES) -> list[dict]:
+               rates: Sequence[int] = ASR_RATES, per_clip: Sequence[int] = (1,),
+               max_seconds: float = 15.0) -> list[dict]:
     """Write ``count`` clips ``<out>/<id>.wav`` (espeak-ng's 22.05 kHz, 16-bit) and
     ``<out>/manifest.jsonl``; return the manifest rows.
 
-    Clip ``i`` speaks sentence ``i`` (cycling past the end) with voice ``(i + seed)`` and rate
-    ``(2 i + seed)`` modulo the lists, so neighbouring clips differ in both and every
-    voice/rate pair occurs once every ``len(voices) * len(rates)`` clips (coprime lengths).
-    The same arguments always give the same files.
+    Clip ``i`` speaks the next ``per_clip[i % len(per_clip)]`` sentences in one espeak-ng call
+    (the list in order, then each further pass through it in a new order drawn from ``seed``, so
+    no two clips repeat each other), so they follow each other with espeak-ng's pause
+    between sentences, as one speaker reading a paragraph; a clip that would last longer than
+    ``max_seconds`` drops sentences from its end (it keeps at least one). Its voice is
+    ``(i + seed)`` and its rate ``(2 i + seed)`` modulo the lists, so neighbouring clips differ
+    in both and every voice/rate pair occurs once every ``len(voices) * len(rates)`` clips
+    (coprime lengths). The same arguments always give the same files.
     """
+    import soundfile as sf
+
     if not espeak_available():
         raise RuntimeError("espeak-ng is not installed (apt-get install espeak-ng)")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    rows = []
+    rows, next_sentence = [], 0
+    passes = [list(range(len(sentences)))]
+
+    def order(position: int) -> str:
+        while position // len(sentences) >= len(passes):
+            passes.append(list(rng.permutation(len(sentences))))
+        return sentences[passes[position // len(sentences)][position % len(sentences)]]
+
+    rng = np.random.default_rng(seed)
     for index in range(count):
-        text = sentences[index % len(sentences)]
         voice = voices[(index + seed) % len(voices)]
         rate = rates[(2 * index + seed) % len(rates)]
         clip_id = f"asr{index:04d}"
         name = f"{clip_id}.wav"
-        subprocess.run(["espeak-ng", "-v", voice, "-s", str(rate), "-w", str(out / name), text],
-                       check=True, capture_output=True)
+        wanted = per_clip[index % len(per_clip)]
+        for taken in range(wanted, 0, -1):
+            text = " ".join(order(next_sentence + k) for k in range(taken))
+            subprocess.run(["espeak-ng", "-v", voice, "-s", str(rate), "-w", str(out / name),
+                            text], check=True, capture_output=True)
+            if taken == 1 or sf.info(str(out / name)).duration <= max_seconds:
+                break
+        next_sentence += taken
         rows.append({"id": clip_id, "path": name, "transcript": text, "voice": voice,
                      "rate": rate})
     with open(out / "manifest.jsonl", "w", encoding="utf-8") as fh:
@@ -205,8 +227,11 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help=f"number of clips (default: the {len(ASR_SENTENCES)} sentences)")
     parser.add_argument("--seed", type=int, default=0,
                         help="shifts the voice and rate of each clip")
+    parser.add_argument("--per-clip", default="1",
+                        help="sentences per clip, cycled (e.g. 1,1,2,3,4: clips of 1-15 s)")
     args = parser.parse_args(argv)
-    rows = asr_corpus(args.out, args.count, seed=args.seed)
+    per_clip = tuple(int(n) for n in args.per_clip.split(","))
+    rows = asr_corpus(args.out, args.count, seed=args.seed, per_clip=per_clip)
     print(f"wrote {len(rows)} clips in {len({r['voice'] for r in rows})} voices to {args.out}")
 
 

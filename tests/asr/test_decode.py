@@ -92,20 +92,26 @@ def test_compat_features_equal_faster_whisper(clips):
     from faster_whisper.feature_extractor import FeatureExtractor
 
     from lanser_fast.features.faster_whisper_compat import (
+        batched_features,
         faster_whisper_features,
         log_mel_faster_whisper,
     )
+    from lanser_fast.features.presets import get_preset
 
-    extractor = FeatureExtractor(feature_size=80)
     rng = np.random.default_rng(0)
     awkward = [rng.normal(0, 0.1, n).astype(np.float32) for n in (241, 400, 401, 30 * 16_000)]
     batch = [*clips, *awkward]
-    batched = faster_whisper_features(batch).numpy()  # one log_mel call, the compiled op
-    for clip, ours in zip(batch, batched):
-        full = extractor(clip)
-        theirs = pad_or_trim(full[:, : full.shape[-1] - 1])  # transcribe's first window
-        assert np.abs(log_mel_faster_whisper(clip) - theirs).max() <= 1e-4
-        assert np.abs(ours - theirs).max() <= 1e-4
+    for n_mels in (80, 128):
+        extractor = FeatureExtractor(feature_size=n_mels)
+        preset = get_preset(f"whisper-{n_mels}")
+        cpu = faster_whisper_features(batch, preset).numpy()  # NumPy, clip by clip
+        one_call = batched_features(batch, preset, device="cpu").numpy()  # CUDA's path
+        for clip, ours, batched in zip(batch, cpu, one_call):
+            full = extractor(clip)
+            theirs = pad_or_trim(full[:, : full.shape[-1] - 1])  # transcribe's first window
+            assert np.array_equal(ours, theirs)  # int8 Whisper turns 1e-7 into other words
+            assert np.abs(batched - theirs).max() <= 1e-4
+            assert np.abs(log_mel_faster_whisper(clip, preset) - theirs).max() <= 1e-4
 
 
 def test_tokens_equal_faster_whisper_transcribe(hub_models, clips):
