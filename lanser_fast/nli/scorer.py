@@ -8,7 +8,8 @@ Here, for a batch of transcripts:
 2. each distinct transcript and each hypothesis is tokenized once; pairs are assembled from ids
    (``pairs.assemble``, equal to the tokenizer's own pairs);
 3. pairs are sorted by length and cut into batches by a token budget (batch size x padded
-   length), so padding is small and the engine sees large, even batches;
+   length), so padding is small and the engine sees large, even batches (the torch engine:
+   batches of its fixed row count, as its rows depend on the row count of their call);
 4. the engine returns logits; the scores follow the pipeline's definition (``semantics``).
 
 An empty transcript still yields its result: no label with the reason, or the label chosen by
@@ -17,6 +18,7 @@ An empty transcript still yields its result: no label with the reason, or the la
 
 from __future__ import annotations
 
+import sys
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, replace
@@ -171,6 +173,8 @@ class EntailmentScorer(CachedScorer):
             config.model, config.engine, config.precision, threads=config.threads)
         self.token_budget = config.token_budget or getattr(self.engine, "token_budget", 1_024)
         self.max_batch = min(config.max_batch, getattr(self.engine, "max_batch", config.max_batch))
+        if getattr(self.engine, "fixed_rows", None):  # whole calls of the engine's row count
+            self.token_budget, self.max_batch = sys.maxsize, self.engine.fixed_rows
         self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
 
     def with_template(self, template: str) -> EntailmentScorer:

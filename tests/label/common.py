@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import numpy as np
-
 from lanser_fast.asr.transcriber import TranscribeConfig
 from lanser_fast.asr.whisper_decode import DecodeOptions
 from lanser_fast.label.config import LabelConfig
@@ -19,8 +17,8 @@ RATE = 16_000
 
 
 def label_config(**changes) -> LabelConfig:
-    # float32: with int8, which utterances share a batch (it differs between a resumed and an
-    # uninterrupted run) moves asr_avg_logprob in the third decimal
+    # float32 (the tiny model's weights are random): int8 rows of the real base model were
+    # measured bit-identical across batch partners on a 2-core Xeon (notes of issue 19)
     base = LabelConfig(asr=TranscribeConfig(model=WHISPER, compute_type="float32",
                                             decode=DecodeOptions(max_new_tokens=NEW_TOKENS)),
                        nli=ScoreConfig(model=NLI))
@@ -35,15 +33,11 @@ def rows_of(out) -> dict[str, dict]:
 
 
 def same_rows(got: dict[str, dict], want: dict[str, dict]) -> None:
+    """The same inputs give the same rows, bit for bit: every column, floats included, whatever
+    the batch partners, worker and thread counts or resume point (the features are computed clip
+    by clip, CTranslate2 and onnxruntime rows do not depend on their batch, the torch engine runs
+    fixed-size batches)."""
     assert set(got) == set(want)
     for key, row in want.items():
-        other = got[key]
         for name in RESULT_SCHEMA.names:
-            if name in ("scores", "weak_score", "asr_avg_logprob", "no_speech_prob"):
-                a, b = other[name], row[name]
-                assert (a is None) == (b is None), (key, name)
-                if a is not None:  # thread counts and batch neighbours differ between runs
-                    np.testing.assert_allclose(a, b, atol=1e-4, err_msg=f"{key} {name}")
-            else:
-                assert other[name] == row[name], (key, name)
-
+            assert got[key][name] == row[name], (key, name, got[key][name], row[name])

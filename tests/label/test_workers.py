@@ -22,6 +22,18 @@ def test_two_workers_give_the_same_rows(baseline, corpus, tmp_path):
     assert record["identity"]["nli"]["taxonomy"] == "goemotions28"
 
 
+def test_thread_counts_and_batch_sizes_give_the_same_rows(baseline, corpus, tmp_path):
+    """One thread everywhere, Whisper batches of 3 instead of 4 and NLI chunks of 3 transcripts
+    instead of 32: other batch partners for every utterance and transcript, the same rows."""
+    from dataclasses import replace
+
+    base = label_config()
+    config = label_config(asr=replace(base.asr, threads=1, batch_size=3),
+                          nli=replace(base.nli, threads=1), decode_threads=1, nli_chunk=3)
+    label_corpus(open_inputs([str(corpus)]), tmp_path / "out", config)
+    same_rows(rows_of(tmp_path / "out"), baseline)
+
+
 @pytest.mark.requires_cuda
 def test_one_worker_per_gpu_labels_every_input(hub_models, corpus, tmp_path):
     import torch

@@ -63,6 +63,24 @@ def test_results_do_not_depend_on_the_cache_size(hub_models):
         assert len(small._cache) == size
 
 
+@pytest.mark.parametrize("engine", ["torch", "onnxruntime"])
+def test_scores_do_not_depend_on_the_batch_partners(hub_models, engine):
+    """Same inputs, same rows: a transcript scored alone, among others or in another order gets
+    the same scores, bit for bit."""
+    texts = ["I am so happy.", "Leave me alone, I said leave me alone right now!", "Why?",
+             "We won the final and everyone is dancing in the street tonight.", "Oh no.",
+             "Thanks.", "I cannot believe you would do this to me after all these years."] * 3
+    texts = [f"{t} ({i})" for i, t in enumerate(texts)]
+    config = ScoreConfig(model="FacebookAI/roberta-large-mnli", taxonomy="ekman7",
+                         engine=engine, cache_size=0)
+    scorer = EntailmentScorer(config)
+    together = [r.scores for r in scorer.score(texts)]
+    for i in (0, 4, len(texts) - 1):
+        assert [r.scores for r in scorer.score([texts[i]])] == [together[i]]
+    backwards = [r.scores for r in scorer.score(texts[::-1])]
+    assert backwards[::-1] == together
+
+
 @pytest.mark.parametrize("model", MODELS)
 def test_tensorrt_profile_covers_every_pair_the_scorer_sends(hub_models, model):
     longest = max_tokens(model)
