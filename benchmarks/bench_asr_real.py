@@ -2,10 +2,10 @@
 
 Workload: ``CLIPS`` espeak-ng clips of ``tools.asr_sentences`` (statements, questions, numbers,
 dates, names; six voices, five rates; 22.05 kHz WAV files, so the resampler is part of the
-path), each reading 1, 1, 2, 3 or 4 consecutive sentences in turn (at most 15 s), so the clips
-last 1.7-15 s (21.5 minutes in all), read from the files end to end. Every contender decodes
-greedily without timestamps and stops where the model ends the text (temperature 0 only, no
-fallback), two CPU threads:
+path), each reading 1, 1, 2, 3 or 4 sentences in turn (at most 15 s; no clip repeats another),
+so the clips last 1.3-14.4 s (21.8 minutes in all), read from the files end to end. Every
+contender decodes greedily without timestamps and stops where the model ends the text
+(temperature 0 only, no fallback), two CPU threads:
 
 - ours: ``transcribe_corpus`` (the ``lanser-fast transcribe`` path), language detected and
   given (``en``);
