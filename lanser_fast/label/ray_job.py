@@ -7,15 +7,17 @@ dataset streamed through two actor pools, ``_AsrStage`` (decode threads + batche
 actor per GPU, or on CPUs per ``MAX_CPUS_PER_ACTOR`` cores (fewer on small clusters)) and
 ``_NliStage`` (the entailment scorer), and its
 rows stream back to the driver, which writes each input's rows as one group as soon as all of
-them have arrived. Killing the driver ends the job; the same command resumes.
+them have arrived, through the stop guard (``lanser_fast.stop_guard``: a model failing as a
+whole ends the job with ``SystemicFailure`` before its rows land). Killing the driver ends the
+job; the same command resumes.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from dataclasses import asdict, replace
-from typing import Iterable
+from dataclasses import asdict, dataclass, replace
+from typing import Iterable, Iterator
 
 import pyarrow as pa
 
@@ -26,6 +28,7 @@ from lanser_fast.label.summary import LabelSummary
 from lanser_fast.manifest import RESULT_SCHEMA, Item, ShardWriter, stage_schema
 from lanser_fast.manifest.names import name_bytes, storable, storable_row
 from lanser_fast.runs import batched, skip_done
+from lanser_fast.stop_guard import SystemicFailure, guarded
 
 WINDOW_ITEMS = 4096  # inputs per Ray dataset
 ASR_BATCH_ITEMS = 16  # inputs per ASR actor call
@@ -52,29 +55,46 @@ def label_with_ray(items: Iterable[Item], out_dir, config: LabelConfig = LabelCo
         output.record(config.as_dict(), "running", {"ray": address, "cluster_gpus": gpus,
                                           "cluster_cpus": cpus})
         started = time.perf_counter()
-        pending: dict[str, list[dict]] = {}
         with ShardWriter(output.path, stage_schema("label"), writer="ray", shard_rows=shard_rows,
                          flush_s=flush_s, clean=False) as writer:
             todo = skip_done(items, output.done, summary)
-            for window in batched(todo, WINDOW_ITEMS):
-                for batch in _dataset(window, config, gpus, cpus).iter_batches(
-                        batch_format="pyarrow", batch_size=None):
-                    for row in batch.to_pylist():
-                        key, size = row.pop(_INPUT), row.pop(_GROUP)
-                        pending.setdefault(key, []).append(row)
-                        if len(pending[key]) == size:
-                            rows = pending.pop(key)
-                            writer.write_group(rows)
-                            summary.count(rows, _audio_s(rows))
-                            summary.wall_s = time.perf_counter() - started
-                            if on_progress is not None:
-                                on_progress(summary)
+            try:  # a model failing as a whole stops the job before its rows land
+                for finished in guarded(_finished_inputs(todo, config, gpus, cpus), config.stop):
+                    writer.write_group(finished.rows)
+                    summary.count(finished.rows, _audio_s(finished.rows))
+                    summary.wall_s = time.perf_counter() - started
+                    if on_progress is not None:
+                        on_progress(summary)
+            except SystemicFailure as exc:
+                output.record(config.as_dict(), "stopped", {"ray": address, "stopped": str(exc),
+                                                            "summary": summary.as_dict()})
+                raise
         summary.wall_s = time.perf_counter() - started
         output.record(config.as_dict(), "done", {"ray": address, "cluster_gpus": gpus,
                                        "cluster_cpus": cpus, "summary": summary.as_dict()})
     finally:
         output.release()
     return summary
+
+
+@dataclass
+class _Finished:
+    rows: list[dict]  # one input's rows, all of them
+
+
+def _finished_inputs(todo: Iterable[Item], config: LabelConfig, gpus: int,
+                     cpus: int) -> Iterator[_Finished]:
+    """The inputs' rows as the job streams them back, one input at a time once all its rows
+    are in."""
+    pending: dict[str, list[dict]] = {}
+    for window in batched(todo, WINDOW_ITEMS):
+        for batch in _dataset(window, config, gpus, cpus).iter_batches(
+                batch_format="pyarrow", batch_size=None):
+            for row in batch.to_pylist():
+                key, size = row.pop(_INPUT), row.pop(_GROUP)
+                pending.setdefault(key, []).append(row)
+                if len(pending[key]) == size:
+                    yield _Finished(pending.pop(key))
 
 
 class RayUnavailable(ValueError):

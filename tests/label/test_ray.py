@@ -1,27 +1,56 @@
-"""``label --ray``: the Ray Data job on a local Ray gives the rows of the one-process run."""
+"""``label --ray``: the Ray Data job on a local Ray gives the rows of the one-process run, and
+stops when the model fails as a whole."""
 
 from __future__ import annotations
 
+import json
 import os
 
+import pytest
+
 from lanser_fast.manifest import open_inputs
-from tests.label.common import label_config, rows_of, same_rows
+from tests.label.common import WHISPER, label_config, rows_of, same_rows
 
 
-def test_ray_job_on_a_local_ray_gives_the_same_rows(baseline, corpus, tmp_path):
+@pytest.fixture(scope="module")
+def local_ray(hub_models, label_cache):
     import ray
-
-    from lanser_fast.label.ray_job import label_with_ray
 
     ray.init(num_cpus=2, object_store_memory=100 * 1024 * 1024, include_dashboard=False,
              log_to_driver=False, runtime_env={"env_vars": {
                  k: os.environ[k] for k in ("HF_HOME", "HF_HUB_OFFLINE", "LANSER_FAST_CACHE")}})
-    try:
-        out = tmp_path / "out"
-        summary = label_with_ray(open_inputs([str(corpus)]), out, label_config(), address=None)
-        assert summary.rows == 8
-        same_rows(rows_of(out), baseline)
-        again = label_with_ray(open_inputs([str(corpus)]), out, label_config(), address=None)
-        assert again.skipped == 8 and again.rows == 0
-    finally:
-        ray.shutdown()
+    yield
+    ray.shutdown()
+
+
+def test_ray_job_on_a_local_ray_gives_the_same_rows(local_ray, baseline, corpus, tmp_path):
+    from lanser_fast.label.ray_job import label_with_ray
+
+    out = tmp_path / "out"
+    summary = label_with_ray(open_inputs([str(corpus)]), out, label_config(), address=None)
+    assert summary.rows == 8
+    same_rows(rows_of(out), baseline)
+    again = label_with_ray(open_inputs([str(corpus)]), out, label_config(), address=None)
+    assert again.skipped == 8 and again.rows == 0
+
+
+def test_ray_job_stops_when_the_model_fails_as_a_whole(local_ray, corpus, tmp_path):
+    import shutil
+    from dataclasses import replace
+
+    from lanser_fast.asr.models import resolve_whisper
+    from lanser_fast.label.ray_job import label_with_ray
+    from lanser_fast.stop_guard import StopRule, SystemicFailure
+
+    broken = tmp_path / "broken-model"  # says 128 mels beside an 80-mel model
+    shutil.copytree(resolve_whisper(WHISPER).path, broken)
+    settings = json.loads((broken / "preprocessor_config.json").read_text())
+    (broken / "preprocessor_config.json").write_text(json.dumps({**settings, "feature_size": 128}))
+    base = label_config()
+    config = replace(base, asr=replace(base.asr, model=str(broken)), stop=StopRule(first=4))
+    out = tmp_path / "out"
+    with pytest.raises(SystemicFailure, match="first 4 utterances"):
+        label_with_ray(open_inputs([str(corpus)]), out, config, address=None)
+    assert not list(out.glob("part-*.parquet"))  # no error rows of the broken model
+    run = json.loads((out / "_run.json").read_text())
+    assert run["status"] == "stopped" and "first 4 utterances" in run["stopped"]
