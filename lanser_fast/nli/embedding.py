@@ -15,7 +15,8 @@ Engines: ``torch`` (the reference: the Hugging Face model; CUDA with fp32/bf16/f
 ``onnxruntime`` (the transformer exported once to ONNX, cached under ``$LANSER_FAST_CACHE``
 keyed like the NLI exports; fp32 equals torch within 1e-6, int8 = dynamic quantization of the
 MatMul weights). Texts are sorted by length and cut into batches by a token budget, as the NLI
-pairs are, so padding stays small.
+pairs are, so padding stays small (torch: fixed shapes, ``pairs.fixed_batches``, so a text's
+embedding does not depend on its batch partners).
 """
 
 from __future__ import annotations
@@ -190,7 +191,6 @@ class SentenceEncoder:
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """One embedding per text, in order (normalised when the model normalises)."""
-        from lanser_fast.nli.pairs import budget_batches
 
         texts = [t.lower() for t in texts] if self.layout.do_lower_case else list(texts)
         if not texts:
@@ -200,9 +200,7 @@ class SentenceEncoder:
         order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
         out: np.ndarray | None = None
         pad = self.tokenizer.pad_token_id or 0
-        for batch in budget_batches(order, [len(ids[i]) for i in order], self.token_budget,
-                                    self.max_batch):
-            width = max(len(ids[i]) for i in batch)
+        for batch, width in self._batches(order, [len(ids[i]) for i in order]):
             input_ids = np.full((len(batch), width), pad, dtype=np.int64)
             mask = np.zeros((len(batch), width), dtype=np.int64)
             for row, i in enumerate(batch):
@@ -219,6 +217,19 @@ class SentenceEncoder:
         return out
 
 
+    def _batches(self, order: list[int], lengths: list[int]) -> list[tuple[list[int], int]]:
+        """Batches and their padded widths: by token budget, or fixed shapes for the torch
+        engine, whose rows depend on the shape of their call (``pairs.fixed_batches``)."""
+        from lanser_fast.nli.pairs import budget_batches, fixed_batches
+
+        rows = getattr(self.engine, "fixed_rows", None)
+        if rows:
+            return fixed_batches(order, lengths, rows, self.engine.width_step)
+        length_of = dict(zip(order, lengths))
+        return [(batch, max(length_of[i] for i in batch))
+                for batch in budget_batches(order, lengths, self.token_budget, self.max_batch)]
+
+
 class TorchEncoder:
     """The reference: the Hugging Face model's last hidden state in torch."""
 
@@ -228,23 +239,35 @@ class TorchEncoder:
         import torch
         from transformers import AutoModel
 
-        from lanser_fast.nli.torch_engine import DTYPES
+        from lanser_fast.nli.torch_engine import DTYPES, FIXED_ROWS, WIDTH_STEP
 
         self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         self.precision = precision
         self.model = AutoModel.from_pretrained(str(folder), dtype=DTYPES[precision]).to(
             self.device).eval()
         self.takes_types = "token_type_ids" in self.model.forward.__code__.co_varnames
+        self.fixed_rows = FIXED_ROWS["cuda" if self.device.type == "cuda" else "cpu"]
+        self.width_step = WIDTH_STEP
 
     def hidden(self, input_ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """(B, T, H) last hidden states, ``fixed_rows`` rows per model call (filled with copies
+        of a row): a row's states depend on the row count of its call (torch_engine)."""
         import torch
 
-        with torch.inference_mode():
-            inputs = {"input_ids": torch.from_numpy(input_ids).to(self.device),
-                      "attention_mask": torch.from_numpy(mask).to(self.device)}
-            if self.takes_types:
-                inputs["token_type_ids"] = torch.zeros_like(inputs["input_ids"])
-            return self.model(**inputs).last_hidden_state.float().cpu().numpy()
+        from lanser_fast.nli.torch_engine import filled
+
+        out = []
+        for start in range(0, len(input_ids), self.fixed_rows):
+            ids = filled(input_ids[start:start + self.fixed_rows], self.fixed_rows)
+            rows = filled(mask[start:start + self.fixed_rows], self.fixed_rows)
+            with torch.inference_mode():
+                inputs = {"input_ids": torch.from_numpy(ids).to(self.device),
+                          "attention_mask": torch.from_numpy(rows).to(self.device)}
+                if self.takes_types:
+                    inputs["token_type_ids"] = torch.zeros_like(inputs["input_ids"])
+                states = self.model(**inputs).last_hidden_state.float().cpu().numpy()
+            out.append(states[: len(input_ids) - start])
+        return np.concatenate(out)
 
 
 class OnnxEncoder:

@@ -94,3 +94,18 @@ def budget_batches(order: Sequence[int], lengths: Sequence[int], token_budget: i
     if current:
         batches.append(current)
     return batches
+
+
+def fixed_batches(order: Sequence[int], lengths: Sequence[int], rows: int,
+                  step: int) -> list[tuple[list[int], int]]:
+    """``(batch, width)`` for an engine whose rows depend on the shape of their call (the torch
+    engines): ``order`` (longest first) cut into batches of at most ``rows`` rows of one width
+    class, each padded to its class's width (``lengths`` rounded up to a multiple of ``step``),
+    so every row always runs at the same width whatever its partners."""
+    batches: list[tuple[list[int], int]] = []
+    for index, length in zip(order, lengths):
+        width = -(-max(length, 1) // step) * step
+        if not batches or batches[-1][1] != width or len(batches[-1][0]) >= rows:
+            batches.append(([], width))
+        batches[-1][0].append(index)
+    return batches

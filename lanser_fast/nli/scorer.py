@@ -18,7 +18,6 @@ An empty transcript still yields its result: no label with the reason, or the la
 
 from __future__ import annotations
 
-import sys
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, replace
@@ -28,7 +27,13 @@ import numpy as np
 
 from lanser_fast.nli.engines import make_engine, resolve_engine
 from lanser_fast.nli.models import DEFAULT_MODEL, load_tokenizer, resolve_model
-from lanser_fast.nli.pairs import assemble, budget_batches, encode_texts, pair_template
+from lanser_fast.nli.pairs import (
+    assemble,
+    budget_batches,
+    encode_texts,
+    fixed_batches,
+    pair_template,
+)
 from lanser_fast.nli.semantics import label_scores
 from lanser_fast.taxonomy import DEFAULT_TAXONOMY, DEFAULT_TEMPLATE, Taxonomy, load_taxonomy
 
@@ -173,8 +178,6 @@ class EntailmentScorer(CachedScorer):
             config.model, config.engine, config.precision, threads=config.threads)
         self.token_budget = config.token_budget or getattr(self.engine, "token_budget", 1_024)
         self.max_batch = min(config.max_batch, getattr(self.engine, "max_batch", config.max_batch))
-        if getattr(self.engine, "fixed_rows", None):  # whole calls of the engine's row count
-            self.token_budget, self.max_batch = sys.maxsize, self.engine.fixed_rows
         self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
 
     def with_template(self, template: str) -> EntailmentScorer:
@@ -190,16 +193,25 @@ class EntailmentScorer(CachedScorer):
         order = sorted(range(len(pairs)), key=lambda i: -len(assembled[i][0]))
         logits = np.empty((len(pairs), 2), dtype=np.float32)  # (entailment, contradiction)
         lengths = [len(assembled[i][0]) for i in order]
-        for batch in budget_batches(order, lengths, self.token_budget, self.max_batch):
-            out = self.engine.logits(*self._pad([assembled[i] for i in batch]))
+        for batch, width in self._batches(order, lengths):
+            out = self.engine.logits(*self._pad([assembled[i] for i in batch], width))
             logits[batch, 0] = out[:, self.info.entailment]
             logits[batch, 1] = out[:, self.info.contradiction]
         entail = logits[:, 0].reshape(len(texts), n_labels)
         contra = logits[:, 1].reshape(len(texts), n_labels)
         return label_scores(entail, contra, multi_label=self.config.multi_label)
 
-    def _pad(self, rows) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        width = max(len(ids) for ids, _ in rows)
+    def _batches(self, order: list[int], lengths: list[int]) -> list[tuple[list[int], int]]:
+        """Engine batches and their padded widths: by token budget, or for an engine whose rows
+        depend on the shape of their call (torch), fixed shapes (``pairs.fixed_batches``)."""
+        rows = getattr(self.engine, "fixed_rows", None)
+        if rows:
+            return fixed_batches(order, lengths, rows, self.engine.width_step)
+        length_of = dict(zip(order, lengths))
+        return [(batch, max(length_of[i] for i in batch))
+                for batch in budget_batches(order, lengths, self.token_budget, self.max_batch)]
+
+    def _pad(self, rows, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         ids = np.full((len(rows), width), self.pad_id, dtype=np.int64)
         mask = np.zeros((len(rows), width), dtype=np.int64)
         types = None if rows[0][1] is None else np.zeros((len(rows), width), dtype=np.int64)

@@ -38,8 +38,10 @@ class SimilarityScorer(CachedScorer):
                                 encoder=self.encoder)
 
     def similarities(self, texts: list[str]) -> np.ndarray:
-        """(N, L) cosine similarity of each text to each label's hypothesis."""
-        return _unit(self.encoder.encode(texts)) @ self.labels.T
+        """(N, L) cosine similarity of each text to each label's hypothesis: the dot products
+        summed element by element, not a matrix product, whose kernels (and so a row's last
+        bits) depend on how many texts share the call."""
+        return (_unit(self.encoder.encode(texts))[:, None, :] * self.labels[None]).sum(axis=-1)
 
     def _score_distinct(self, texts: list[str]) -> np.ndarray:
         before = self.encoder.tokens, self.encoder.batches

@@ -37,3 +37,15 @@ def test_assembled_pairs_equal_the_tokenizer(hub_models, repo_id):
                 assert types == list(reference["token_type_ids"])
             truncated += len(ids) == template.max_length
     assert truncated >= len(hypotheses)  # the long transcripts really were truncated
+
+
+def test_fixed_batches_keep_each_row_at_its_own_width():
+    from lanser_fast.nli.pairs import fixed_batches
+
+    order, lengths = [5, 2, 0, 1, 4, 3], [40, 33, 32, 17, 3, 1]
+    batches = fixed_batches(order, lengths, rows=2, step=16)
+    assert batches == [([5, 2], 48), ([0, 1], 32), ([4, 3], 16)]
+    assert fixed_batches(order, lengths, rows=1, step=16)[:2] == [([5], 48), ([2], 48)]
+    # a row's width is its length class's, whoever shares its batch
+    alone = fixed_batches([1], [17], rows=2, step=16)
+    assert alone == [([1], 32)]

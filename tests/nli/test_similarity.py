@@ -91,3 +91,16 @@ def test_clearly_emotional_sentences_get_their_emotion(real_models):
     labels = [r.label for r in scorer.score([text for _, text in bank])]
     right = sum(label == emotion for label, (emotion, _) in zip(labels, bank))
     assert right >= 0.5 * len(bank), (right, len(bank))
+
+
+@pytest.mark.parametrize("engine", ["torch", "onnxruntime"])
+def test_scores_do_not_depend_on_the_batch_partners(real_models, engine):
+    """Same inputs, same rows: a transcript scored alone, among others or in another order gets
+    the same scores, bit for bit."""
+    texts = [f"{t} ({i})" for i, t in enumerate([t for t in TEXTS if t.strip()] * 3)]
+    scorer = make_scorer(ScoreConfig(model=MINILM, labeler="similarity", taxonomy="cremad6",
+                                     engine=engine, precision="fp32", cache_size=0))
+    together = [r.scores for r in scorer.score(texts)]
+    for i in (0, 4, len(texts) - 1):
+        assert [r.scores for r in scorer.score([texts[i]])] == [together[i]]
+    assert [r.scores for r in scorer.score(texts[::-1])][::-1] == together
