@@ -39,9 +39,10 @@ def run_workers(todo, out_dir, config, processes: int, gpu: bool, summary: Label
     tasks = context.Queue(maxsize=2 * processes)
     reports = context.Queue()
     share = worker_config(config, processes, gpu)
+    devices = worker_devices(processes, os.environ.get("CUDA_VISIBLE_DEVICES")) if gpu else []
     procs = []
     for rank in range(processes):
-        env = {"CUDA_VISIBLE_DEVICES": str(rank)} if gpu else {}
+        env = {"CUDA_VISIBLE_DEVICES": devices[rank]} if gpu else {}
         proc = context.Process(target=_worker_main, name=f"lanser-label-w{rank}", daemon=True,
                                args=(rank, share, str(out_dir), tasks, reports, env, shard_rows,
                                      flush_s, os.getpid()))
@@ -78,6 +79,24 @@ def check_placement(workers: int, gpus: int, ray: str | None) -> None:
         raise ValueError(f"--gpus {gpus}, but this machine has {seen} CUDA device(s) usable by "
                          f"CTranslate2 and torch; use --gpus {seen}"
                          + (" or --workers N on CPU" if not seen else ""))
+
+
+def worker_devices(workers: int, inherited: str | None) -> list[str]:
+    """The ``CUDA_VISIBLE_DEVICES`` of each GPU worker: worker k gets the k-th device this
+    process sees, so a mask from the scheduler (``4,5``, or GPU UUIDs) is honoured; unset means
+    every device (``0, 1, ...``). CUDA ignores a mask from its first invalid (negative) index
+    on; so do we."""
+    if inherited is None:
+        return [str(k) for k in range(workers)]
+    visible = []
+    for entry in (e.strip() for e in inherited.split(",")):
+        if not entry or (entry.lstrip("-").isdigit() and int(entry) < 0):
+            break
+        visible.append(entry)
+    if len(visible) < workers:
+        raise ValueError(f"--gpus {workers}, but CUDA_VISIBLE_DEVICES={inherited!r} leaves "
+                         f"{len(visible)} device(s) visible")
+    return visible[:workers]
 
 
 def worker_config(config: LabelConfig, processes: int, gpu: bool) -> LabelConfig:

@@ -46,3 +46,23 @@ def test_one_worker_per_gpu_labels_every_input(hub_models, corpus, tmp_path):
     assert all(r["error"] is None and r["weak_label"] is not None for r in rows.values())
     assert {p.name.split("-")[1] for p in out.glob("part-*.parquet")} <= \
         {f"w{rank}" for rank in range(gpus)}
+
+
+@pytest.mark.parametrize("inherited,expected", [
+    (None, ["0", "1"]),  # no mask: the first devices
+    ("4,5", ["4", "5"]),  # a scheduler's mask: worker k gets the k-th visible device
+    ("GPU-8a3f,GPU-77c1,GPU-0b2e", ["GPU-8a3f", "GPU-77c1"]),  # UUIDs
+    (" 6 , 7 ", ["6", "7"]),
+])
+def test_gpu_workers_honour_an_inherited_device_mask(inherited, expected):
+    from lanser_fast.label.workers import worker_devices
+
+    assert worker_devices(2, inherited) == expected
+
+
+@pytest.mark.parametrize("inherited", ["", "3", "2,-1,5"])
+def test_too_few_visible_devices_for_the_gpu_workers_is_refused(inherited):
+    from lanser_fast.label.workers import worker_devices
+
+    with pytest.raises(ValueError, match="device"):
+        worker_devices(2, inherited)
