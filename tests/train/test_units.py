@@ -172,3 +172,29 @@ def test_class_mapping_by_name_and_by_taxonomy_file(tmp_path):
     assert probs == pytest.approx(np.array([[0.6, 0.4]]))  # two fine labels outweigh one
     with pytest.raises(ValueError, match="no taxonomy mapping"):
         class_map(("x", "y"), ("low", "high"))
+
+
+def test_checkpoint_rng_holds_the_current_device_only_and_restores_on_any_gpu_count(
+        monkeypatch):
+    """A run on 4 GPUs resumed on 2 (or 1, or CPU): each rank restores its own device's state;
+    checkpoints that hold every device's state still load."""
+    from lanser_fast.train import checkpoint
+
+    states = {k: torch.full((8,), k, dtype=torch.uint8) for k in range(4)}
+    current, restored = {"index": 3}, []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: current["index"])
+    monkeypatch.setattr(torch.cuda, "get_rng_state", lambda: states[current["index"]])
+    monkeypatch.setattr(torch.cuda, "set_rng_state", lambda s: restored.append(int(s[0])))
+    saved = checkpoint.rng_state()
+    assert int(saved["cuda"][0]) == 3  # one tensor, not a list over devices
+    current["index"] = 0  # resumed as rank 0 of a smaller job
+    checkpoint.set_rng_state(saved)
+    old = {**saved, "cuda": [states[k] for k in range(4)]}  # the former every-device format
+    checkpoint.set_rng_state(old)
+    current["index"] = 5  # a device the old checkpoint has no state for
+    checkpoint.set_rng_state(old)
+    assert restored == [3, 0]
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    checkpoint.set_rng_state(saved)  # on CPU: the CUDA state is left alone
+    assert restored == [3, 0]
