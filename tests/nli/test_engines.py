@@ -31,7 +31,12 @@ TENSORRT_OPS = {
 pytestmark = pytest.mark.usefixtures("lanser_cache")  # a cache of its own
 
 
-def test_auto_is_onnxruntime_fp32_on_cpu_and_never_tensorrt():
+def test_auto_is_onnxruntime_fp32_on_cpu_and_never_tensorrt(monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # what a GPU box says
+    assert resolve_engine() == ("torch", "fp32")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert resolve_engine() == ("onnxruntime", "fp32")
     assert resolve_engine("torch") == ("torch", "fp32")
     assert resolve_engine("onnxruntime", "int8") == ("onnxruntime", "int8")

@@ -101,7 +101,7 @@ def test_training_on_the_dali_path_gives_the_same_weights(examples, tmp_path):
         result = fit(data, None, tmp_path / loader, model_config=ModelConfig("resnet18", 3, 64, 8),
                      input_config=InputConfig(crop_s=1.0, spec_augment=True),
                      config=TrainConfig(epochs=1, batch_size=4, workers=0, loader=loader,
-                                        max_steps=3), progress=False)
+                                        max_steps=3), device="cpu", progress=False)
         assert f"{loader} loader" in result.runtime
         runs[loader] = torch.load(tmp_path / loader / "last.pt", weights_only=False)["model"]
     for key, value in runs["torch"].items():

@@ -25,7 +25,8 @@ from lanser_fast.models.resnet import build_model
 from lanser_fast.train import checkpoint as ckpt
 
 BIN = Path(sys.executable).parent
-SMALL = ["--arch", "resnet18", "--width", "8", "--crop-s", "1.0", "--valid-fraction", "0"]
+SMALL = ["--arch", "resnet18", "--width", "8", "--crop-s", "1.0", "--valid-fraction", "0",
+         "--device", "cpu"]  # two processes on CPU, also on a GPU box
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,10 @@ from lanser_fast.train import checkpoint as ckpt
 
 WHISPER = "openai/whisper-tiny"
 NLI = "FacebookAI/roberta-large-mnli"
-TINY = ["--arch", "resnet18", "--width", "8", "--workers", "0", "--batch-size", "8"]
+# CPU on every machine: these tests pin CPU behaviour (a GPU box would pick CUDA, bf16 and
+# torch.compile under "auto"); the GPU paths have requires_cuda tests of their own
+TINY = ["--arch", "resnet18", "--width", "8", "--workers", "0", "--batch-size", "8",
+        "--device", "cpu"]
 CLASSES = ["high", "low", "mid"]  # sorted labels of the prosody corpus
 
 pytestmark = pytest.mark.usefixtures("lanser_cache")
@@ -80,7 +83,7 @@ def test_finetune_swaps_the_head_and_keeps_the_pretrained_front_end(runs):
 
 def test_evaluate_matches_a_hand_computed_confusion_matrix(runs, downstream):
     out = runs["root"] / "eval"
-    _ok(["evaluate", runs["finetune"], downstream, "--out", out, "--workers", 0])
+    _ok(["evaluate", runs["finetune"], downstream, "--out", out, "--workers", 0, "--device", "cpu"])
     scores = json.loads((out / "scores.json").read_text())
     rows = list(csv.DictReader(open(out / "scores_predictions.csv")))
     assert len(rows) == scores["n"] == 18
@@ -111,7 +114,7 @@ def test_zeroshot_maps_a_fine_taxonomy_onto_the_dataset(runs, downstream, tmp_pa
     failed = _run(["zeroshot", runs["pretrain"], downstream, "--out", tmp_path / "z0"])
     assert failed.exit_code == 2 and "no taxonomy mapping" in failed.output
     _ok(["zeroshot", runs["pretrain"], downstream, "--out", tmp_path / "z", "--taxonomy", fine,
-         "--workers", 0])
+         "--workers", 0, "--device", "cpu"])
     scores = json.loads((tmp_path / "z" / "zeroshot.json").read_text())
     assert scores["n"] == 18 and scores["classes"] == CLASSES
 
@@ -159,7 +162,7 @@ def test_predict_windows_long_files_and_reports_broken_ones(runs, prosody_corpus
     sf.write(folder / "short.wav", waves[0], 16_000)
     (folder / "broken.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
     out = tmp_path / "pred.csv"
-    _ok(["predict", runs["finetune"], folder, "--out", out, "--window-s", 2.0])
+    _ok(["predict", runs["finetune"], folder, "--out", out, "--window-s", 2.0, "--device", "cpu"])
     rows = list(csv.DictReader(open(out)))
     by_file = {}
     for row in rows:
