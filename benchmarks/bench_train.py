@@ -2,7 +2,8 @@
 
 Workload "step": ResNet-50 (1-channel stem, 43 classes), batch 8 of 1 x 64 x 300 features (3 s
 crops at the 10 ms hop), AdamW, cross-entropy, forward + backward + update. Contenders:
-- reference: a plain eager fp32 PyTorch loop (torch defaults, contiguous tensors);
+- reference: a plain eager fp32 PyTorch loop (torch defaults, contiguous tensors; on CUDA with
+  TF32 off, so that it is fp32: PyTorch's default lets cuDNN convolutions use TF32);
 - ours: our trainer's step (``lanser_fast.train.trainer._step``) with the settings ``auto``
   resolves to on this machine, and the alternatives ``auto`` chooses between, forced (bf16
   autocast + channels-last, channels-last fp32, torch.compile), so the choice is visible.
@@ -30,7 +31,7 @@ from lanser_fast.models.resnet import build_model
 from lanser_fast.train import trainer
 from lanser_fast.train.config import TrainConfig
 from lanser_fast.train.distributed import Dist
-from lanser_fast.train.runtime import resolve_runtime
+from lanser_fast.train.runtime import fp32_means_fp32, resolve_runtime
 
 QUICK = os.environ.get("LANSER_FAST_BENCH_QUICK") == "1"  # fewer rounds and contenders
 BATCH, FRAMES, CLASSES = 8, 300, 43
@@ -90,10 +91,11 @@ def _ours(config: TrainConfig):
     group = Dist(0, 1, 0, device)
 
     def run():
-        for _ in range(STEPS):
-            trainer._step(net, iter([(x, y)]), optimizer, scaler, runtime, config, None, group,
-                          memory)
-        _sync(device)
+        with fp32_means_fp32(device, runtime.dtype):  # as the trainer runs its steps
+            for _ in range(STEPS):
+                trainer._step(net, iter([(x, y)]), optimizer, scaler, runtime, config, None,
+                              group, memory)
+            _sync(device)
 
     return run, runtime
 
@@ -106,18 +108,20 @@ def test_step_reference_eager_fp32(measure):
     x, y = (t.to(device) for t in _inputs())
 
     def run():
-        for _ in range(STEPS):
-            optimizer.zero_grad()
-            F.cross_entropy(model(x), y).backward()
-            optimizer.step()
-        _sync(device)
+        with fp32_means_fp32(device):
+            for _ in range(STEPS):
+                optimizer.zero_grad()
+                F.cross_entropy(model(x), y).backward()
+                optimizer.step()
+            _sync(device)
 
     m = measure(run, work=STEPS * BATCH * CROP_S, rounds=2 if QUICK else 5, stage="train",
-                workload=STEP_WORKLOAD, impl="PyTorch eager fp32 loop (torch defaults)",
+                workload=STEP_WORKLOAD, impl="PyTorch eager fp32 loop (torch defaults"
+                + (", TF32 off)" if device.type == "cuda" else ")"),
                 role="reference", unit="audio-h/device-h", threads=torch.get_num_threads(),
                 device=_device_name(device))
     seconds = BATCH * CROP_S / m.median
-    m.extra.update(s_per_step=seconds, gflop_per_s=_step_gflop() / seconds)
+    m.extra.update(s_per_step=seconds, gflop_per_s=_step_gflop() / seconds, precision="fp32")
 
 
 ALTERNATIVES = [  # (name, config, rounds); quick runs only the default
@@ -141,7 +145,7 @@ def test_step_ours(measure, name, config, rounds):
                 device=_device_name(runtime.device))
     seconds = BATCH * CROP_S / m.median
     m.extra.update(first_round_s=first_s, s_per_step=seconds,
-                   gflop_per_s=_step_gflop() / seconds)
+                   gflop_per_s=_step_gflop() / seconds, precision=runtime.precision)
 
 
 @pytest.fixture(scope="module")

@@ -11,18 +11,20 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-# name fragment -> (dense bf16 TFLOP/s, memory GB/s), vendor datasheets
+# name fragment -> dense TFLOP/s per precision (fp32 without tensor cores; TF32 and bf16 dense,
+# not the 2:4-sparse figures) and memory GB/s, from the vendors' datasheets. A run is scored
+# against the peak of the precision it ran in ("precision" in its extra fields; bf16 if unsaid).
 GPU_PEAKS = {
-    "H200": (989.0, 4800.0),
-    "H100 SXM": (989.0, 3350.0),
-    "H100 PCIe": (756.0, 2000.0),
-    "H100": (989.0, 3350.0),
-    "A100-SXM4-80GB": (312.0, 2039.0),
-    "A100": (312.0, 1555.0),
-    "L40S": (362.0, 864.0),
-    "L4": (121.0, 300.0),
-    "A10": (125.0, 600.0),
-    "T4": (65.0, 320.0),
+    "H200": ({"fp32": 67.0, "tf32": 494.7, "bf16": 989.0}, 4800.0),
+    "H100 SXM": ({"fp32": 67.0, "tf32": 494.7, "bf16": 989.0}, 3350.0),
+    "H100 PCIe": ({"fp32": 51.2, "tf32": 378.0, "bf16": 756.0}, 2000.0),
+    "H100": ({"fp32": 67.0, "tf32": 494.7, "bf16": 989.0}, 3350.0),
+    "A100-SXM4-80GB": ({"fp32": 19.5, "tf32": 156.0, "bf16": 312.0}, 2039.0),
+    "A100": ({"fp32": 19.5, "tf32": 156.0, "bf16": 312.0}, 1555.0),
+    "L40S": ({"fp32": 91.6, "tf32": 183.0, "bf16": 362.0}, 864.0),
+    "L4": ({"fp32": 30.3, "tf32": 60.0, "bf16": 121.0}, 300.0),
+    "A10": ({"fp32": 31.2, "tf32": 62.5, "bf16": 125.0}, 600.0),
+    "T4": ({"fp32": 8.1, "bf16": 65.0}, 320.0),  # no TF32; its 65 is fp16
 }
 
 
@@ -45,8 +47,8 @@ def cpu_fp32_peak_gflops() -> float | None:
     return cores * mhz / 1000 * per_cycle
 
 
-def gpu_peaks(name: str) -> tuple[float, float] | None:
-    """(bf16 TFLOP/s, GB/s) of a GPU by its name, or None."""
+def gpu_peaks(name: str) -> tuple[dict[str, float], float] | None:
+    """({precision: TFLOP/s}, GB/s) of a GPU by its name, or None."""
     for fragment, peaks in GPU_PEAKS.items():
         if fragment in name:
             return peaks
@@ -58,9 +60,10 @@ def hardware_use(extra: dict, device: str) -> str:
     if "gflop_per_s" in extra:
         value = extra["gflop_per_s"]
         if device != "cpu":  # a GPU's name
-            peaks = gpu_peaks(device)
-            if peaks:
-                return f"{value / 1000:.1f} TFLOP/s ({value / 10 / peaks[0]:.0f} % of bf16 peak)"
+            peaks, precision = gpu_peaks(device), extra.get("precision", "bf16")
+            if peaks and precision in peaks[0]:
+                return (f"{value / 1000:.1f} TFLOP/s ({value / 10 / peaks[0][precision]:.0f} % "
+                        f"of {precision} peak)")
             return f"{value / 1000:.1f} TFLOP/s"
         peak = cpu_fp32_peak_gflops()
         if peak:

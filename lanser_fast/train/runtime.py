@@ -15,8 +15,10 @@
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import torch
 
@@ -34,10 +36,31 @@ class Runtime:
     compile: bool
     loader: str  # "torch" or "dali"
 
+    @property
+    def precision(self) -> str:
+        return {torch.float32: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[self.dtype]
+
     def describe(self) -> str:
-        name = {torch.float32: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[self.dtype]
+        name = self.precision + (" (TF32 off)" if self.device.type == "cuda" and
+                                 self.dtype == torch.float32 else "")
         return (f"{self.device.type} {name}, channels-last {'on' if self.channels_last else 'off'}"
                 f", compile {'on' if self.compile else 'off'}, {self.loader} loader")
+
+
+@contextmanager
+def fp32_means_fp32(device: torch.device, dtype: torch.dtype = torch.float32) -> Iterator[None]:
+    """An fp32 run on CUDA without TF32: PyTorch lets cuDNN convolutions use TF32 tensor cores
+    by default (``torch.backends.cudnn.allow_tf32``), which would make an "fp32" run a TF32 one.
+    Both switches are restored afterwards; nothing changes off CUDA or under autocast."""
+    if device.type != "cuda" or dtype != torch.float32:
+        yield
+        return
+    saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
 
 
 def cpu_has_native_bf16() -> bool:

@@ -33,7 +33,7 @@ from lanser_fast.train import checkpoint as ckpt
 from lanser_fast.train.config import TrainConfig
 from lanser_fast.train.distributed import Dist, setup
 from lanser_fast.train.evaluate import evaluate_set
-from lanser_fast.train.runtime import Runtime, lr_factor, resolve_runtime
+from lanser_fast.train.runtime import Runtime, fp32_means_fp32, lr_factor, resolve_runtime
 
 METRICS_CSV = "metrics.csv"
 RUN_JSON = "run.json"
@@ -108,34 +108,36 @@ def fit(train_set: LabeledSet, valid_set: LabeledSet | None, out_dir: str | os.P
                  classes=train_set.classes, taxonomy=taxonomy)
     busy, items_done = 0.0, 0
     try:
-        while step < stop:
-            epoch, first = divmod(step, plan.steps_per_epoch)
-            loader = iter(batches(epoch, first))
-            for _ in range(first, plan.steps_per_epoch):
-                started = time.perf_counter()
-                loss = _step(trained, loader, optimizer, scaler, runtime, config, weights,
-                             group, memory)
-                scheduler.step()
-                busy += time.perf_counter() - started
-                step += 1
-                items_done += plan.global_batch
-                log.step(step, epoch, scheduler.get_last_lr()[0], loss, items_done, busy,
-                         input_config)
-                if step >= stop:
-                    break
-                if config.checkpoint_every and step % config.checkpoint_every == 0:
-                    _save(group, state, step, best)
-            if step % plan.steps_per_epoch == 0 and valid_set is not None and len(valid_set):
-                best = _validate(model, valid_set, input_config, runtime, config, group, state,
-                                 step, epoch, best, log)
-            _save(group, state, step, best)
-        speed = items_done / busy if busy else 0.0
-        audio_rate = audio_seconds(items_done, input_config) / (busy * group.world) if busy else 0
-        result = TrainResult(out, step, best, speed, audio_rate, runtime.describe())
-        if group.main:
-            _write_run(out, result, config, model_config, input_config, train_set, valid_set,
-                       init)
-        return result
+        with fp32_means_fp32(runtime.device, runtime.dtype):  # fp32 is not TF32
+            while step < stop:
+                epoch, first = divmod(step, plan.steps_per_epoch)
+                loader = iter(batches(epoch, first))
+                for _ in range(first, plan.steps_per_epoch):
+                    started = time.perf_counter()
+                    loss = _step(trained, loader, optimizer, scaler, runtime, config, weights,
+                                 group, memory)
+                    scheduler.step()
+                    busy += time.perf_counter() - started
+                    step += 1
+                    items_done += plan.global_batch
+                    log.step(step, epoch, scheduler.get_last_lr()[0], loss, items_done, busy,
+                             input_config)
+                    if step >= stop:
+                        break
+                    if config.checkpoint_every and step % config.checkpoint_every == 0:
+                        _save(group, state, step, best)
+                if step % plan.steps_per_epoch == 0 and valid_set is not None and len(valid_set):
+                    best = _validate(model, valid_set, input_config, runtime, config, group, state,
+                                     step, epoch, best, log)
+                _save(group, state, step, best)
+            speed = items_done / busy if busy else 0.0
+            audio_rate = (audio_seconds(items_done, input_config) / (busy * group.world)
+                          if busy else 0)
+            result = TrainResult(out, step, best, speed, audio_rate, runtime.describe())
+            if group.main:
+                _write_run(out, result, config, model_config, input_config, train_set, valid_set,
+                           init)
+            return result
     finally:
         log.close()
 

@@ -108,6 +108,13 @@ def test_hardware_use_against_the_peaks(monkeypatch):
         "96 GFLOP/s (60 % of ~160 fp32 peak)"
     assert peaks.hardware_use({"gflop_per_s": 494_500.0}, "NVIDIA H100 80GB HBM3") == \
         "494.5 TFLOP/s (50 % of bf16 peak)"
+    # an fp32 (TF32 off) run against the fp32 peak, a TF32 one against TF32's, not bf16's
+    assert peaks.hardware_use({"gflop_per_s": 33_500.0, "precision": "fp32"},
+                              "NVIDIA H100 80GB HBM3") == "33.5 TFLOP/s (50 % of fp32 peak)"
+    assert peaks.hardware_use({"gflop_per_s": 247_350.0, "precision": "tf32"},
+                              "NVIDIA H200") == "247.3 TFLOP/s (50 % of tf32 peak)"
+    assert peaks.hardware_use({"gflop_per_s": 1000.0, "precision": "tf32"}, "Tesla T4") == \
+        "1.0 TFLOP/s"  # no TF32 on a T4: no peak rather than a wrong one
     assert peaks.hardware_use({"achieved_GBps": 2400.0}, "NVIDIA H200") == \
         "2400 GB/s (50 % of peak)"
     assert peaks.hardware_use({"gflop_per_s": 1000.0}, "Some Future GPU") == "1.0 TFLOP/s"

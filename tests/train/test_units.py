@@ -198,3 +198,18 @@ def test_checkpoint_rng_holds_the_current_device_only_and_restores_on_any_gpu_co
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     checkpoint.set_rng_state(saved)  # on CPU: the CUDA state is left alone
     assert restored == [3, 0]
+
+
+def test_fp32_training_on_cuda_turns_tf32_off_and_restores_it():
+    """PyTorch lets cuDNN convolutions use TF32 by default: an "fp32" run would be a TF32 one."""
+    from lanser_fast.train.runtime import fp32_means_fp32
+
+    before = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    with fp32_means_fp32(torch.device("cuda")):
+        assert not torch.backends.cudnn.allow_tf32
+        assert not torch.backends.cuda.matmul.allow_tf32
+    assert (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32) == before
+    for device, dtype in ((torch.device("cpu"), torch.float32),
+                          (torch.device("cuda"), torch.bfloat16)):  # autocast: left alone
+        with fp32_means_fp32(device, dtype):
+            assert torch.backends.cudnn.allow_tf32 == before[0]
