@@ -100,26 +100,35 @@ def log_mel_triton(waves: torch.Tensor, lengths: torch.Tensor,
     cos_w, sin_w, bank = _matrices(preset, device, blocks)
     frames_kernel, finish_kernel = _kernels(interpret)
 
-    max_active = max(active)
-    if max_active:
-        frames_kernel[(batch, triton.cdiv(max_active, blocks.frames))](
-            waves, waves.stride(0), lengths.to(device), active_dev, cos_w, sin_w, bank, out,
-            maxima, width,
-            N_FFT=preset.n_fft, HOP=preset.hop_length, OFFSET=_offset(preset),
-            CENTER=preset.center, MIN_SAMPLES=preset.min_samples,
-            K_PAD=cos_w.shape[0], F_PAD=cos_w.shape[1], N_MELS=preset.n_mels,
-            M_PAD=bank.shape[1], CLAMP_MIN=preset.clamp_min, ADD_EPS=preset.add_eps,
-            LOG_SCALE=1 / math.log(10) if preset.log10 else 1.0,
-            BLOCK_T=blocks.frames, BLOCK_K=blocks.samples, BLOCK_F=blocks.bins,
-            num_warps=blocks.warps,
+    with launch_device(device):  # Triton launches on the current device, not the tensors'
+        max_active = max(active)
+        if max_active:
+            frames_kernel[(batch, triton.cdiv(max_active, blocks.frames))](
+                waves, waves.stride(0), lengths.to(device), active_dev, cos_w, sin_w, bank, out,
+                maxima, width,
+                N_FFT=preset.n_fft, HOP=preset.hop_length, OFFSET=_offset(preset),
+                CENTER=preset.center, MIN_SAMPLES=preset.min_samples,
+                K_PAD=cos_w.shape[0], F_PAD=cos_w.shape[1], N_MELS=preset.n_mels,
+                M_PAD=bank.shape[1], CLAMP_MIN=preset.clamp_min, ADD_EPS=preset.add_eps,
+                LOG_SCALE=1 / math.log(10) if preset.log10 else 1.0,
+                BLOCK_T=blocks.frames, BLOCK_K=blocks.samples, BLOCK_F=blocks.bins,
+                num_warps=blocks.warps,
+            )
+        finish_kernel[(batch, triton.cdiv(width, blocks.finish))](
+            out, active_dev, maxima, width, silent_raw,
+            N_MELS=preset.n_mels, M_PAD=bank.shape[1],
+            HAS_RANGE=preset.dynamic_range is not None, DYNAMIC_RANGE=preset.dynamic_range or 0.0,
+            OUT_SHIFT=preset.out_shift, OUT_SCALE=preset.out_scale, BLOCK_T=blocks.finish,
         )
-    finish_kernel[(batch, triton.cdiv(width, blocks.finish))](
-        out, active_dev, maxima, width, silent_raw,
-        N_MELS=preset.n_mels, M_PAD=bank.shape[1],
-        HAS_RANGE=preset.dynamic_range is not None, DYNAMIC_RANGE=preset.dynamic_range or 0.0,
-        OUT_SHIFT=preset.out_shift, OUT_SCALE=preset.out_scale, BLOCK_T=blocks.finish,
-    )
     return out, n_frames
+
+
+def launch_device(device: torch.device):
+    """The context that makes ``device`` current for Triton's launches (``cuda:1`` must run on
+    GPU 1 whatever the current device is); nothing for the interpreter's CPU tensors."""
+    import contextlib
+
+    return torch.cuda.device(device) if device.type == "cuda" else contextlib.nullcontext()
 
 
 def _offset(preset: Preset) -> int:

@@ -146,3 +146,15 @@ def test_auto_backend_on_cuda_is_triton(monkeypatch, noise):
     waves, lengths = noise[0].cuda(), noise[1]
     assert triton_available()
     _check(*log_mel(waves, lengths, "whisper-80", backend="auto"), waves, lengths, "whisper-80")
+
+
+def test_kernels_launch_on_the_waves_device():
+    """Triton launches on the current CUDA device: ``--device cuda:1`` must make GPU 1 current
+    around the launches, or the kernels would read GPU 1's tensors from GPU 0."""
+    import contextlib
+
+    from lanser_fast.features.triton_logmel import launch_device
+
+    second = launch_device(torch.device("cuda", 1))  # built, not entered: no GPU needed
+    assert isinstance(second, torch.cuda.device) and second.idx == 1
+    assert isinstance(launch_device(torch.device("cpu")), contextlib.nullcontext)
