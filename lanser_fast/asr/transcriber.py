@@ -142,6 +142,8 @@ class Transcriber:
                                       compute=config.compute_type, threads=threads,
                                       replicas=self.workers, options=config.decode)
         self.preset = get_preset(f"whisper-{self.decoder.info.n_mels}")
+        if self.device.startswith("cuda"):
+            self.decoder.probe()  # a broken CUDA stack fails here, before any input is read
         self._pool = ThreadPoolExecutor(max_workers=self.workers,
                                         thread_name_prefix="lanser-asr-worker")
         self._busy_lock = threading.Lock()

@@ -64,6 +64,7 @@ class WhisperDecoder:
         from tokenizers import Tokenizer
 
         self.info = resolve_whisper(model)  # fails before any work on a missing model
+        self.device = device
         self.options = options
         self.compute_type = compute_type(device, compute)
         self.model = ctranslate2.models.Whisper(
@@ -77,6 +78,16 @@ class WhisperDecoder:
         self.task = self._token(f"<|{options.task}|>") if self.model.is_multilingual else None
         if options.language is not None and self.model.is_multilingual:
             self._token(f"<|{options.language}|>")  # an unknown language fails here
+
+    def probe(self) -> None:
+        """One tiny encode and decode on the model's device, so that a broken CUDA stack (a
+        CUDA library CTranslate2 loads only at its first encode) fails the command before any
+        input is read, with the missing library and the fix named (``DeviceError``)."""
+        frames = np.zeros((2, self.info.n_mels, 3000), np.float32)
+        try:
+            self._decode(frames, None)
+        except Exception as exc:  # noqa: BLE001 - any failure here is the device's
+            raise DeviceError(device_failure(self.device, exc)) from exc
 
     def _token(self, text: str) -> int:
         token = self.tokenizer.token_to_id(text)
@@ -138,6 +149,28 @@ class WhisperDecoder:
         detected = self.model.detect_language(encoded)
         return [(ranked[0][0][2:-2], float(ranked[0][1])) for ranked in detected]
 
+
+
+class DeviceError(ValueError):
+    """The model cannot run on its device (a missing or mismatched CUDA library, ...)."""
+
+
+CUDA_LIBRARY_FIXES = {  # a library CTranslate2 4.x loads at its first encode -> the fix
+    "libcublas.so.12": "CTranslate2 4.x is built against CUDA 12: pip install "
+                       "nvidia-cublas-cu12 (tools/setup.sh does on a GPU machine), or install "
+                       "the CUDA 12 toolkit's cuBLAS",
+    "libcudnn": "CTranslate2 4.x needs cuDNN 9 for CUDA 12: pip install nvidia-cudnn-cu12",
+}
+
+
+def device_failure(device: str, exc: BaseException) -> str:
+    """What to tell a user whose model failed its first encode on ``device``."""
+    text = str(exc)
+    fix = next((fix for lib, fix in CUDA_LIBRARY_FIXES.items() if lib in text), None)
+    message = f"the Whisper model cannot run on {device}: {text}"
+    if fix:
+        return f"{message}. {fix}; `lanser-fast doctor` shows the CUDA stack"
+    return f"{message}; `lanser-fast doctor` shows the CUDA stack, --device cpu runs without it"
 
 
 def _twice(features):

@@ -132,3 +132,34 @@ def test_tokens_equal_faster_whisper_transcribe(hub_models, clips):
             max_new_tokens=2 * NEW_TOKENS - 4, condition_on_previous_text=False,
             vad_filter=False)
         assert [tuple(s.tokens) for s in segments] == [result.tokens]
+
+
+def test_a_broken_cuda_stack_fails_at_the_probe_naming_the_library_and_the_fix(hub_models,
+                                                                               monkeypatch):
+    """CTranslate2 4.x dlopens libcublas.so.12 at its first encode; a CUDA 13 torch brings only
+    libcublas.so.13. The probe's tiny encode turns that into an error before any input."""
+    from lanser_fast.asr import transcriber as transcriber_module
+    from lanser_fast.asr.transcriber import TranscribeConfig, Transcriber
+    from lanser_fast.asr.whisper_decode import DeviceError
+
+    decoder = WhisperDecoder(HUB_ID, compute="float32",
+                             options=DecodeOptions(max_new_tokens=NEW_TOKENS))
+    decoder.probe()  # a working stack: passes
+    missing = RuntimeError("Library libcublas.so.12 is not found or cannot be loaded")
+
+    def fails(*_):
+        raise missing
+
+    monkeypatch.setattr(decoder, "_decode", fails)
+    with pytest.raises(DeviceError, match=r"libcublas\.so\.12.*pip install nvidia-cublas-cu12"):
+        decoder.probe()
+
+    class Broken(WhisperDecoder):  # what a Transcriber on CUDA builds, failing its encode
+        def _decode(self, *_):
+            raise missing
+
+    monkeypatch.setattr(transcriber_module, "resolve_device", lambda device: "cuda")
+    monkeypatch.setattr(transcriber_module, "WhisperDecoder",
+                        lambda model, **kw: Broken(model, **{**kw, "device": "cpu"}))
+    with pytest.raises(DeviceError, match="cannot run on"):
+        Transcriber(TranscribeConfig(model=HUB_ID, compute_type="float32"))
