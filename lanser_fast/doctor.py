@@ -133,8 +133,16 @@ def _check_ctranslate2() -> Check:
     detail = f"CPU compute types {', '.join(cpu)}"
     n_cuda = ctranslate2.get_cuda_device_count()
     if n_cuda:
+        from lanser_fast.asr.cuda_libs import loadable, preload
+
         cuda = sorted(ctranslate2.get_supported_compute_types("cuda"))
         detail += f"; {n_cuda} CUDA device(s): {', '.join(cuda)}"
+        preload()
+        if not loadable("libcublas.so.12"):  # loaded at the first encode, not at import
+            return Check("ctranslate2", False, ctranslate2.__version__,
+                         detail + "; libcublas.so.12 (CUDA 12 cuBLAS, loaded at the first "
+                         "encode) cannot be loaded: pip install nvidia-cublas-cu12 "
+                         "nvidia-cudnn-cu12", "Whisper on CUDA")
     else:
         detail += "; no CUDA devices"
     return Check("ctranslate2", True, ctranslate2.__version__, detail, "")

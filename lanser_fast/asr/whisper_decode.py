@@ -65,6 +65,10 @@ class WhisperDecoder:
 
         self.info = resolve_whisper(model)  # fails before any work on a missing model
         self.device = device
+        if device.startswith("cuda"):
+            from lanser_fast.asr.cuda_libs import preload
+
+            preload()  # CTranslate2's CUDA 12 libraries from pip (asr/cuda_libs.py)
         self.options = options
         self.compute_type = compute_type(device, compute)
         self.model = ctranslate2.models.Whisper(
