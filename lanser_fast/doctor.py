@@ -206,7 +206,15 @@ def _check_tensorrt() -> Check:
     if version is None or importlib.util.find_spec("tensorrt") is None:
         return _missing("TensorRT", "the TensorRT NLI engine (experimental)",
                         "GPU machines: pip install 'lanser-fast[tensorrt]'")
-    return Check("TensorRT", True, version, "", "")
+    from lanser_fast.nli.engines import EngineUnavailable
+    from lanser_fast.nli.tensorrt_engine import SUPPORTED_MAJOR, check_version
+
+    try:
+        check_version(version)
+    except EngineUnavailable as exc:
+        return Check("TensorRT", False, version, str(exc),
+                     "the TensorRT NLI engine (experimental)")
+    return Check("TensorRT", True, version, f"supported: TensorRT {SUPPORTED_MAJOR}", "")
 
 
 def _check_ray() -> Check:

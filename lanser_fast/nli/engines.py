@@ -50,10 +50,13 @@ def resolve_engine(engine: str = "auto", precision: str = "auto") -> tuple[str, 
         if not cuda:
             raise EngineUnavailable(f"no CUDA device: {TENSORRT_HINT}")
         try:
-            import tensorrt  # noqa: F401
+            import tensorrt
         except ImportError as exc:
             raise EngineUnavailable(f"tensorrt is not installed ({exc}): {TENSORRT_HINT}") \
                 from None
+        from lanser_fast.nli.tensorrt_engine import check_version
+
+        check_version(tensorrt.__version__)
     return engine, precision
 
 

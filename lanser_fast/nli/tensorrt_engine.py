@@ -9,6 +9,10 @@ keyed by the ONNX export's key, the TensorRT version, the GPU and the build sett
 under a file lock so parallel workers wait for one build.
 
 Buffers are torch CUDA tensors; inference is ``execute_async_v3`` on torch's current stream.
+
+TensorRT 10 only (``SUPPORTED_MAJOR``; the extra pins ``tensorrt>=10,<11``): TensorRT 11 builds
+strongly typed networks only, without ``BuilderFlag.FP16``, so this fp16 build would fail there;
+an 11 found installed is refused before any work, naming the pin.
 """
 
 from __future__ import annotations
@@ -100,6 +104,22 @@ def _torch_dtype(trt_dtype):
     dtypes = {"FLOAT": torch.float32, "HALF": torch.float16, "BF16": torch.bfloat16,
               "INT32": torch.int32, "INT64": torch.int64, "BOOL": torch.bool}
     return dtypes[trt_dtype.name]
+
+
+SUPPORTED_MAJOR = 10
+
+
+def check_version(version: str) -> None:
+    """Refuse a TensorRT whose major version this engine is not written for."""
+    from lanser_fast.nli.engines import EngineUnavailable
+
+    major = int(version.split(".")[0])
+    if major != SUPPORTED_MAJOR:
+        raise EngineUnavailable(
+            f"TensorRT {version} is installed; the TensorRT engine supports TensorRT "
+            f"{SUPPORTED_MAJOR} only (TensorRT 11 networks are strongly typed, without the fp16 "
+            f"builder flag it uses): pip install 'tensorrt>={SUPPORTED_MAJOR},"
+            f"<{SUPPORTED_MAJOR + 1}', or use --engine auto")
 
 
 class TensorRTEngine:

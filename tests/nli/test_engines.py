@@ -113,3 +113,18 @@ def test_onnx_file_for_tensorrt(hub_models, model):
     assert [o.name for o in graph.graph.output] == ["logits"]
     ops = {node.op_type for node in graph.graph.node}
     assert ops <= TENSORRT_OPS, f"operators TensorRT may not parse: {ops - TENSORRT_OPS}"
+
+
+def test_tensorrt_11_is_refused_naming_the_supported_major(monkeypatch):
+    """TensorRT 11 dropped BuilderFlag.FP16 (strongly typed networks): the fp16 build would fail
+    on the user's GPU; an installed 11 is refused before any work, in doctor too."""
+    from lanser_fast import doctor
+    from lanser_fast.nli.tensorrt_engine import check_version
+
+    check_version("10.13.3.9")
+    with pytest.raises(EngineUnavailable, match=r"supports TensorRT 10 only.*tensorrt>=10,<11"):
+        check_version("11.0.0")
+    monkeypatch.setattr(doctor, "_version", lambda name: "11.0.0")
+    monkeypatch.setattr(doctor.importlib.util, "find_spec", lambda name: object())
+    check = doctor._check_tensorrt()
+    assert not check.ok and "TensorRT 10 only" in check.detail
