@@ -41,6 +41,21 @@ class TorchEngine:
         self.takes_token_types = "token_type_ids" in self.model.forward.__code__.co_varnames
         self.fixed_rows = FIXED_ROWS["cuda" if self.device.type == "cuda" else "cpu"]
         self.width_step = WIDTH_STEP
+        if self.device.type == "cuda":
+            self.probe()  # a broken CUDA stack fails here, before any transcript is read
+
+    def probe(self) -> None:
+        """One tiny forward on the engine's device; a failure raises ``EngineUnavailable``
+        with the reason (a usage error: nothing was scored yet)."""
+        from lanser_fast.nli.engines import EngineUnavailable
+
+        ids = np.ones((1, 2), np.int64)
+        try:
+            self._forward(ids, ids, None)
+        except Exception as exc:  # noqa: BLE001 - any failure here is the device's
+            raise EngineUnavailable(f"the NLI model cannot run on {self.device}: {exc}; "
+                                    "`lanser-fast doctor` shows the CUDA stack, --engine "
+                                    "onnxruntime runs on CPU") from exc
 
     def logits(self, input_ids: np.ndarray, attention_mask: np.ndarray,
                token_type_ids: np.ndarray | None) -> np.ndarray:

@@ -44,6 +44,20 @@ def pick_device(device: str = "auto", index: int = 0) -> torch.device:
     raise ValueError(f"device must be auto, cpu or cuda, got {device!r}")
 
 
+def probe(device: torch.device) -> None:
+    """A convolution forward and backward on ``device`` (cuDNN, cuBLAS), so a broken CUDA stack
+    stops training before any data is read, with the reason."""
+    try:
+        x = torch.randn(2, 1, 16, 16, device=device, requires_grad=True)
+        conv = torch.nn.Conv2d(1, 2, 3).to(device)
+        conv(x).square().sum().backward()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+    except Exception as exc:  # noqa: BLE001 - any failure here is the device's
+        raise RuntimeError(f"training cannot run on {device}: {exc}; `lanser-fast doctor` shows "
+                           "the CUDA stack, --device cpu trains without it") from exc
+
+
 def setup(device: str = "auto") -> Dist:
     """Join the torchrun process group if there is one; pick this process's device."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -52,6 +66,7 @@ def setup(device: str = "auto") -> Dist:
     dev = pick_device(device, local_rank)
     if dev.type == "cuda":
         torch.cuda.set_device(local_rank)
+        probe(dev)
     if world > 1 and not dist.is_initialized():
         dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
         atexit.register(teardown)  # the group lives for the process (several runs may share it)

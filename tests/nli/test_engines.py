@@ -128,3 +128,17 @@ def test_tensorrt_11_is_refused_naming_the_supported_major(monkeypatch):
     monkeypatch.setattr(doctor.importlib.util, "find_spec", lambda name: object())
     check = doctor._check_tensorrt()
     assert not check.ok and "TensorRT 10 only" in check.detail
+
+
+def test_the_torch_engine_probe_names_a_broken_device(hub_models, monkeypatch):
+    from lanser_fast.nli.torch_engine import TorchEngine
+
+    engine = TorchEngine("FacebookAI/roberta-large-mnli", device="cpu")
+    engine.probe()  # a working device passes
+
+    def fails(*_):
+        raise RuntimeError("CUDA error: no kernel image is available for execution")
+
+    monkeypatch.setattr(engine, "_forward", fails)
+    with pytest.raises(EngineUnavailable, match="cannot run on cpu: CUDA error: no kernel"):
+        engine.probe()

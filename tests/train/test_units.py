@@ -213,3 +213,16 @@ def test_fp32_training_on_cuda_turns_tf32_off_and_restores_it():
                           (torch.device("cuda"), torch.bfloat16)):  # autocast: left alone
         with fp32_means_fp32(device, dtype):
             assert torch.backends.cudnn.allow_tf32 == before[0]
+
+
+def test_the_training_device_probe_runs_a_step_and_names_a_failure(monkeypatch):
+    from lanser_fast.train.distributed import probe
+
+    probe(torch.device("cpu"))  # a working device passes
+
+    def fails(*_, **__):
+        raise RuntimeError("CUDA error: out of memory")
+
+    monkeypatch.setattr(torch, "randn", fails)
+    with pytest.raises(RuntimeError, match="training cannot run on cpu: CUDA error: out of mem"):
+        probe(torch.device("cpu"))
