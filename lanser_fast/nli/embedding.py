@@ -191,6 +191,7 @@ class SentenceEncoder:
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """One embedding per text, in order (normalised when the model normalises)."""
+        from lanser_fast.nli.pairs import engine_batches
 
         texts = [t.lower() for t in texts] if self.layout.do_lower_case else list(texts)
         if not texts:
@@ -200,7 +201,9 @@ class SentenceEncoder:
         order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
         out: np.ndarray | None = None
         pad = self.tokenizer.pad_token_id or 0
-        for batch, width in self._batches(order, [len(ids[i]) for i in order]):
+        for batch, width in engine_batches(
+                self.engine, order, [len(ids[i]) for i in order], self.token_budget,
+                self.max_batch):
             input_ids = np.full((len(batch), width), pad, dtype=np.int64)
             mask = np.zeros((len(batch), width), dtype=np.int64)
             for row, i in enumerate(batch):
@@ -215,19 +218,6 @@ class SentenceEncoder:
             self.tokens += input_ids.size
             self.batches += 1
         return out
-
-
-    def _batches(self, order: list[int], lengths: list[int]) -> list[tuple[list[int], int]]:
-        """Batches and their padded widths: by token budget, or fixed shapes for the torch
-        engine, whose rows depend on the shape of their call (``pairs.fixed_batches``)."""
-        from lanser_fast.nli.pairs import budget_batches, fixed_batches
-
-        rows = getattr(self.engine, "fixed_rows", None)
-        if rows:
-            return fixed_batches(order, lengths, rows, self.engine.width_step)
-        length_of = dict(zip(order, lengths))
-        return [(batch, max(length_of[i] for i in batch))
-                for batch in budget_batches(order, lengths, self.token_budget, self.max_batch)]
 
 
 class TorchEncoder:

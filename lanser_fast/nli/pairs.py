@@ -109,3 +109,15 @@ def fixed_batches(order: Sequence[int], lengths: Sequence[int], rows: int,
             batches.append(([], width))
         batches[-1][0].append(index)
     return batches
+
+
+def engine_batches(engine, order: Sequence[int], lengths: Sequence[int], token_budget: int,
+                   max_batch: int) -> list[tuple[list[int], int]]:
+    """``(batch, padded width)`` for ``engine``: by token budget (the longest row's width), or
+    fixed shapes for an engine with ``fixed_rows`` (``fixed_batches``)."""
+    rows = getattr(engine, "fixed_rows", None)
+    if rows:
+        return fixed_batches(order, lengths, rows, engine.width_step)
+    length_of = dict(zip(order, lengths))
+    return [(batch, max(length_of[i] for i in batch))
+            for batch in budget_batches(order, lengths, token_budget, max_batch)]

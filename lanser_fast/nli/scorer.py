@@ -29,9 +29,8 @@ from lanser_fast.nli.engines import make_engine, resolve_engine
 from lanser_fast.nli.models import DEFAULT_MODEL, load_tokenizer, resolve_model
 from lanser_fast.nli.pairs import (
     assemble,
-    budget_batches,
     encode_texts,
-    fixed_batches,
+    engine_batches,
     pair_template,
 )
 from lanser_fast.nli.semantics import label_scores
@@ -193,23 +192,14 @@ class EntailmentScorer(CachedScorer):
         order = sorted(range(len(pairs)), key=lambda i: -len(assembled[i][0]))
         logits = np.empty((len(pairs), 2), dtype=np.float32)  # (entailment, contradiction)
         lengths = [len(assembled[i][0]) for i in order]
-        for batch, width in self._batches(order, lengths):
+        for batch, width in engine_batches(self.engine, order, lengths, self.token_budget,
+                                           self.max_batch):
             out = self.engine.logits(*self._pad([assembled[i] for i in batch], width))
             logits[batch, 0] = out[:, self.info.entailment]
             logits[batch, 1] = out[:, self.info.contradiction]
         entail = logits[:, 0].reshape(len(texts), n_labels)
         contra = logits[:, 1].reshape(len(texts), n_labels)
         return label_scores(entail, contra, multi_label=self.config.multi_label)
-
-    def _batches(self, order: list[int], lengths: list[int]) -> list[tuple[list[int], int]]:
-        """Engine batches and their padded widths: by token budget, or for an engine whose rows
-        depend on the shape of their call (torch), fixed shapes (``pairs.fixed_batches``)."""
-        rows = getattr(self.engine, "fixed_rows", None)
-        if rows:
-            return fixed_batches(order, lengths, rows, self.engine.width_step)
-        length_of = dict(zip(order, lengths))
-        return [(batch, max(length_of[i] for i in batch))
-                for batch in budget_batches(order, lengths, self.token_budget, self.max_batch)]
 
     def _pad(self, rows, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         ids = np.full((len(rows), width), self.pad_id, dtype=np.int64)
