@@ -122,6 +122,12 @@ def _gpu_measure(measure, batch, fn, impl, role):
                 role=role, unit="audio-h/device-h", threads=1, device=torch.cuda.get_device_name())
     seconds = AUDIO_S / m.median
     m.extra["achieved_GBps"] = moved / seconds / 1e9
+    if role == "ours":  # compute-bound: the dense DFT's fp32 work against the fp32 peak too
+        from lanser_fast.features.presets import get_preset
+        from lanser_fast.features.triton_logmel import kernel_flops
+
+        flops = kernel_flops(get_preset("whisper-80"), feats.shape[0] * feats.shape[-1])
+        m.extra.update(gflop_per_s=flops / seconds / 1e9, precision="fp32")
 
 
 def test_frontend_triton_gpu(measure, batch):

@@ -123,6 +123,18 @@ def log_mel_triton(waves: torch.Tensor, lengths: torch.Tensor,
     return out, n_frames
 
 
+def kernel_flops(preset: Preset, frames: int, blocks: Blocks = GPU_BLOCKS) -> int:
+    """Floating-point operations the kernels execute for ``frames`` frames: the dense DFT as two
+    (K_PAD x F_PAD) products per frame (cosine and sine) and the (F_PAD x M_PAD) mel product,
+    at the padded shapes they run, 2 per multiply-add. The front end is compute-bound: these,
+    against the fp32 peak (``input_precision="ieee"``), say how busy the GPU is."""
+    filters = mel_filters(preset)
+    used = int(np.flatnonzero(filters.any(axis=0)).max()) + 1
+    k_pad, f_pad = _round_up(preset.n_fft, blocks.samples), _round_up(used, blocks.bins)
+    m_pad = max(MIN_DOT, 1 << (preset.n_mels - 1).bit_length())
+    return frames * 2 * (2 * k_pad * f_pad + f_pad * m_pad)
+
+
 def launch_device(device: torch.device):
     """The context that makes ``device`` current for Triton's launches (``cuda:1`` must run on
     GPU 1 whatever the current device is); nothing for the interpreter's CPU tensors."""

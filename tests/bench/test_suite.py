@@ -115,6 +115,9 @@ def test_hardware_use_against_the_peaks(monkeypatch):
                               "NVIDIA H200") == "247.3 TFLOP/s (50 % of tf32 peak)"
     assert peaks.hardware_use({"gflop_per_s": 1000.0, "precision": "tf32"}, "Tesla T4") == \
         "1.0 TFLOP/s"  # no TF32 on a T4: no peak rather than a wrong one
+    assert peaks.hardware_use({"gflop_per_s": 33_500.0, "precision": "fp32",
+                               "achieved_GBps": 480.0}, "NVIDIA H200") == \
+        "33.5 TFLOP/s (50 % of fp32 peak), 480 GB/s (10 % of peak)"  # compute-bound kernels
     assert peaks.hardware_use({"achieved_GBps": 2400.0}, "NVIDIA H200") == \
         "2400 GB/s (50 % of peak)"
     assert peaks.hardware_use({"gflop_per_s": 1000.0}, "Some Future GPU") == "1.0 TFLOP/s"

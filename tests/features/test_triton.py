@@ -158,3 +158,14 @@ def test_kernels_launch_on_the_waves_device():
     second = launch_device(torch.device("cuda", 1))  # built, not entered: no GPU needed
     assert isinstance(second, torch.cuda.device) and second.idx == 1
     assert isinstance(launch_device(torch.device("cpu")), contextlib.nullcontext)
+
+
+def test_kernel_flops_count_the_padded_dense_dft_and_mel_products():
+    from lanser_fast.features.presets import get_preset
+    from lanser_fast.features.triton_logmel import GPU_BLOCKS, kernel_flops
+
+    # whisper-80: n_fft 400 -> K_PAD 400 (blocks of 16); 201 bins, the bank uses them all ->
+    # F_PAD 224 (blocks of 32); 80 mels -> M_PAD 128
+    assert (GPU_BLOCKS.samples, GPU_BLOCKS.bins) == (16, 32)
+    per_frame = 2 * (2 * 400 * 224 + 224 * 128)
+    assert kernel_flops(get_preset("whisper-80"), 3000) == 3000 * per_frame
