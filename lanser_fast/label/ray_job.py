@@ -3,13 +3,13 @@
 The driver (this process) keeps what makes a run safe: the output lock, the configuration check,
 the ids already done, and the atomic shards. Inputs go to the cluster in windows of
 ``WINDOW_ITEMS`` (a million-row manifest is never held whole); each window is a Ray Data
-dataset streamed through two actor pools, ``_AsrStage`` (decode threads + batched Whisper, one
-actor per GPU, or on CPUs per ``MAX_CPUS_PER_ACTOR`` cores (fewer on small clusters)) and
-``_NliStage`` (the entailment scorer), and its
-rows stream back to the driver, which writes each input's rows as one group as soon as all of
-them have arrived, through the stop guard (``lanser_fast.stop_guard``: a model failing as a
-whole ends the job with ``SystemicFailure`` before its rows land). Killing the driver ends the
-job; the same command resumes.
+dataset streamed, on a cluster with GPUs, through one ``_LabelStage`` actor per GPU (holding it
+whole: decode threads + batched Whisper, then the labeler), and on CPUs through two actor pools,
+``_AsrStage`` and ``_NliStage``, one actor per ``MAX_CPUS_PER_ACTOR`` cores each (fewer on small
+clusters) (``stage_plan``). The rows stream back to the driver, which writes each input's rows
+as one group as soon as all of them have arrived, through the stop guard
+(``lanser_fast.stop_guard``: a model failing as a whole ends the job with ``SystemicFailure``
+before its rows land). Killing the driver ends the job; the same command resumes.
 """
 
 from __future__ import annotations
@@ -127,19 +127,30 @@ def _dataset(window: list[Item], config: LabelConfig, gpus: int, cpus: int):
     import ray
 
     per_actor = max(1, min(MAX_CPUS_PER_ACTOR, cpus // 2))  # half the CPUs to each stage
-    actors = max(1, gpus) if gpus else max(1, cpus // (2 * per_actor))
-    per_gpu = 0.5 if gpus else 0  # ASR and NLI actors share each GPU
     threads = 0 if gpus else per_actor
     share = replace(config, asr=replace(config.asr, threads=config.asr.threads or threads),
                     nli=replace(config.nli, threads=config.nli.threads or threads),
                     decode_threads=config.decode_threads or min(4, per_actor))
     ds = ray.data.from_items([_item_dict(item) for item in window])
-    ds = ds.map_batches(_AsrStage, fn_constructor_args=(share,), batch_size=ASR_BATCH_ITEMS,
-                        batch_format="pyarrow", concurrency=actors, num_gpus=per_gpu,
-                        num_cpus=0 if gpus else per_actor)
-    return ds.map_batches(_NliStage, fn_constructor_args=(share,), batch_size=NLI_BATCH_ROWS,
-                          batch_format="pyarrow", concurrency=actors, num_gpus=per_gpu,
-                          num_cpus=0 if gpus else per_actor)
+    for stage, batch_size, actors, num_gpus, num_cpus in stage_plan(gpus, cpus):
+        ds = ds.map_batches(stage, fn_constructor_args=(share,), batch_size=batch_size,
+                            batch_format="pyarrow", concurrency=actors, num_gpus=num_gpus,
+                            num_cpus=num_cpus)
+    return ds
+
+
+def stage_plan(gpus: int, cpus: int) -> list[tuple[type, int, int, float, int]]:
+    """``(actor class, batch size, actors, GPUs per actor, CPUs per actor)`` of each stage.
+
+    With GPUs, one ``_LabelStage`` per GPU holding it whole runs both models: half-GPU ASR and
+    NLI actors would let Ray put two ASR actors on one GPU and both NLI actors on another. On
+    CPUs, the two stages are separate pools with half the CPUs each."""
+    if gpus:
+        return [(_LabelStage, ASR_BATCH_ITEMS, gpus, 1, 0)]
+    per_actor = max(1, min(MAX_CPUS_PER_ACTOR, cpus // 2))
+    actors = max(1, cpus // (2 * per_actor))
+    return [(_AsrStage, ASR_BATCH_ITEMS, actors, 0, per_actor),
+            (_NliStage, NLI_BATCH_ROWS, actors, 0, per_actor)]
 
 
 def _item_dict(item: Item) -> dict:
@@ -195,3 +206,13 @@ class _NliStage:
         rows = batch.to_pylist()
         score_rows(rows, self.scorer, self.languages)
         return pa.Table.from_pylist(rows, schema=_STREAM_SCHEMA)
+
+
+class _LabelStage:
+    """Both stages in one actor (one per GPU): transcripts, then their weak labels."""
+
+    def __init__(self, config: LabelConfig):
+        self.asr, self.nli = _AsrStage(config), _NliStage(config)
+
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        return self.nli(self.asr(batch))

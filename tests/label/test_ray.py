@@ -54,3 +54,35 @@ def test_ray_job_stops_when_the_model_fails_as_a_whole(local_ray, corpus, tmp_pa
     assert not list(out.glob("part-*.parquet"))  # no error rows of the broken model
     run = json.loads((out / "_run.json").read_text())
     assert run["status"] == "stopped" and "first 4 utterances" in run["stopped"]
+
+
+def test_each_gpu_gets_one_actor_running_both_stages():
+    """Half-GPU ASR and NLI actors could share GPUs unevenly; one actor per GPU holding it whole
+    cannot (Ray's GPU accounting), and runs both models."""
+    from lanser_fast.label.ray_job import _AsrStage, _LabelStage, _NliStage, stage_plan
+
+    assert [(s, a, g) for s, _, a, g, _ in stage_plan(gpus=4, cpus=64)] == [(_LabelStage, 4, 1)]
+    cpu = stage_plan(gpus=0, cpus=16)
+    assert [s for s, *_ in cpu] == [_AsrStage, _NliStage]
+    assert all(g == 0 and c >= 1 for *_, g, c in cpu)
+
+
+def test_ray_job_with_gpus_gives_the_same_rows(baseline, corpus, tmp_path, hub_models,
+                                              label_cache):
+    """Two (fake) GPUs: the one-actor-per-GPU plan, on CPU tensors, gives the one-process rows."""
+    import ray
+
+    from lanser_fast.label.ray_job import label_with_ray
+
+    if ray.is_initialized():
+        ray.shutdown()
+    ray.init(num_cpus=2, num_gpus=2, object_store_memory=100 * 1024 * 1024,
+             include_dashboard=False, log_to_driver=False, runtime_env={"env_vars": {
+                 k: os.environ[k] for k in ("HF_HOME", "HF_HUB_OFFLINE", "LANSER_FAST_CACHE")}})
+    try:
+        out = tmp_path / "out"
+        summary = label_with_ray(open_inputs([str(corpus)]), out, label_config(), address=None)
+        assert summary.rows == 8 and summary.devices == 2
+        same_rows(rows_of(out), baseline)
+    finally:
+        ray.shutdown()
