@@ -43,10 +43,11 @@ def slaney_mel_filters(sample_rate: int, n_fft: int, n_mels: int, f_min: float =
     ramps = edges_hz[:, None] - fft_hz[None, :]  # (n_mels + 2, n_freqs)
     rising = -ramps[:-2] / widths[:-1, None]
     falling = ramps[2:] / widths[1:, None]
-    weights = np.maximum(0.0, np.minimum(rising, falling)).astype(np.float32)
-    # Slaney normalization: each filter has unit area in Hz (constant energy per band).
-    weights *= (2.0 / (edges_hz[2:] - edges_hz[:-2]))[:, None].astype(np.float32)
-    return weights
+    weights = np.maximum(0.0, np.minimum(rising, falling))
+    # Slaney normalization: each filter has unit area in Hz (constant energy per band). In
+    # float64, rounded to float32 once: faster-whisper's bank, bit for bit (its features are).
+    weights *= (2.0 / (edges_hz[2:] - edges_hz[:-2]))[:, None]
+    return weights.astype(np.float32)
 
 
 @lru_cache(maxsize=None)
