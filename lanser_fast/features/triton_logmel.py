@@ -128,11 +128,17 @@ def kernel_flops(preset: Preset, frames: int, blocks: Blocks = GPU_BLOCKS) -> in
     (K_PAD x F_PAD) products per frame (cosine and sine) and the (F_PAD x M_PAD) mel product,
     at the padded shapes they run, 2 per multiply-add. The front end is compute-bound: these,
     against the fp32 peak (``input_precision="ieee"``), say how busy the GPU is."""
-    filters = mel_filters(preset)
-    used = int(np.flatnonzero(filters.any(axis=0)).max()) + 1
-    k_pad, f_pad = _round_up(preset.n_fft, blocks.samples), _round_up(used, blocks.bins)
-    m_pad = max(MIN_DOT, 1 << (preset.n_mels - 1).bit_length())
+    _, k_pad, f_pad, m_pad = _padded_shapes(preset, blocks)
     return frames * 2 * (2 * k_pad * f_pad + f_pad * m_pad)
+
+
+def _padded_shapes(preset: Preset, blocks: Blocks) -> tuple[int, int, int, int]:
+    """``(used, K_PAD, F_PAD, M_PAD)``: the frequency bins the filter bank reads (bins past its
+    last non-zero one never are), and the kernels' padded sample, bin and mel counts."""
+    used = int(np.flatnonzero(mel_filters(preset).any(axis=0)).max()) + 1
+    k_pad, f_pad = _round_up(preset.n_fft, blocks.samples), _round_up(used, blocks.bins)
+    m_pad = max(MIN_DOT, 1 << (preset.n_mels - 1).bit_length())  # tl.arange needs a power of two
+    return used, k_pad, f_pad, m_pad
 
 
 def launch_device(device: torch.device):
@@ -165,10 +171,7 @@ def _matrices(preset: Preset, device: torch.device,
               blocks: Blocks) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Window-folded DFT matrices (K_PAD, F_PAD) and the transposed mel bank (F_PAD, M_PAD)."""
     filters = mel_filters(preset)  # (n_mels, n_freqs)
-    # bins past the bank's last non-zero one are never read
-    used = int(np.flatnonzero(filters.any(axis=0)).max()) + 1
-    k_pad, f_pad = _round_up(preset.n_fft, blocks.samples), _round_up(used, blocks.bins)
-    m_pad = max(MIN_DOT, 1 << (preset.n_mels - 1).bit_length())  # tl.arange needs a power of two
+    used, k_pad, f_pad, m_pad = _padded_shapes(preset, blocks)
     n = np.arange(preset.n_fft)
     # Exact integer phase reduction before the float64 trig keeps every entry correctly rounded.
     angle = 2 * np.pi * ((n[:, None] * np.arange(used)[None, :]) % preset.n_fft) / preset.n_fft
