@@ -126,7 +126,7 @@ def _audio_s(rows: list[dict]) -> float:
 def _dataset(window: list[Item], config: LabelConfig, gpus: int, cpus: int):
     import ray
 
-    per_actor = max(1, min(MAX_CPUS_PER_ACTOR, cpus // 2))  # half the CPUs to each stage
+    per_actor = _cpus_per_actor(cpus)
     threads = 0 if gpus else per_actor
     share = replace(config, asr=replace(config.asr, threads=config.asr.threads or threads),
                     nli=replace(config.nli, threads=config.nli.threads or threads),
@@ -147,7 +147,7 @@ def stage_plan(gpus: int, cpus: int) -> list[tuple[type, int, int, float, int]]:
     CPUs, the two stages are separate pools with half the CPUs each."""
     if gpus:
         return [(_LabelStage, ASR_BATCH_ITEMS, gpus, 1, 0)]
-    per_actor = max(1, min(MAX_CPUS_PER_ACTOR, cpus // 2))
+    per_actor = _cpus_per_actor(cpus)
     actors = max(1, cpus // (2 * per_actor))
     return [(_AsrStage, ASR_BATCH_ITEMS, actors, 0, per_actor),
             (_NliStage, NLI_BATCH_ROWS, actors, 0, per_actor)]
@@ -206,6 +206,11 @@ class _NliStage:
         rows = batch.to_pylist()
         score_rows(rows, self.scorer, self.languages)
         return pa.Table.from_pylist(rows, schema=_STREAM_SCHEMA)
+
+
+def _cpus_per_actor(cpus: int) -> int:
+    """CPUs of one CPU actor: half the cluster's to each stage, at most ``MAX_CPUS_PER_ACTOR``."""
+    return max(1, min(MAX_CPUS_PER_ACTOR, cpus // 2))
 
 
 class _LabelStage:

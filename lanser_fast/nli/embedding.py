@@ -242,22 +242,19 @@ class TorchEncoder:
     def hidden(self, input_ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """(B, T, H) last hidden states, ``fixed_rows`` rows per model call (filled with copies
         of a row): a row's states depend on the row count of its call (torch_engine)."""
+        from lanser_fast.nli.torch_engine import in_fixed_calls
+
+        return in_fixed_calls(self._forward, (input_ids, mask), self.fixed_rows)
+
+    def _forward(self, input_ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         import torch
 
-        from lanser_fast.nli.torch_engine import filled
-
-        out = []
-        for start in range(0, len(input_ids), self.fixed_rows):
-            ids = filled(input_ids[start:start + self.fixed_rows], self.fixed_rows)
-            rows = filled(mask[start:start + self.fixed_rows], self.fixed_rows)
-            with torch.inference_mode():
-                inputs = {"input_ids": torch.from_numpy(ids).to(self.device),
-                          "attention_mask": torch.from_numpy(rows).to(self.device)}
-                if self.takes_types:
-                    inputs["token_type_ids"] = torch.zeros_like(inputs["input_ids"])
-                states = self.model(**inputs).last_hidden_state.float().cpu().numpy()
-            out.append(states[: len(input_ids) - start])
-        return np.concatenate(out)
+        with torch.inference_mode():
+            inputs = {"input_ids": torch.from_numpy(input_ids).to(self.device),
+                      "attention_mask": torch.from_numpy(mask).to(self.device)}
+            if self.takes_types:
+                inputs["token_type_ids"] = torch.zeros_like(inputs["input_ids"])
+            return self.model(**inputs).last_hidden_state.float().cpu().numpy()
 
 
 class OnnxEncoder:

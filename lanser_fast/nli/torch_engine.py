@@ -61,12 +61,8 @@ class TorchEngine:
                token_type_ids: np.ndarray | None) -> np.ndarray:
         """(B, n_classes) float32 logits of a padded batch (B, T), computed ``fixed_rows`` rows
         per model call."""
-        rows, out = self.fixed_rows, []
-        for start in range(0, len(input_ids), rows):
-            parts = [a if a is None else filled(a[start:start + rows], rows)
-                     for a in (input_ids, attention_mask, token_type_ids)]
-            out.append(self._forward(*parts)[: len(input_ids) - start])
-        return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+        return in_fixed_calls(self._forward, (input_ids, attention_mask, token_type_ids),
+                              self.fixed_rows)
 
     @torch.inference_mode()
     def _forward(self, input_ids: np.ndarray, attention_mask: np.ndarray,
@@ -78,7 +74,17 @@ class TorchEngine:
         return self.model(**inputs).logits.float().cpu().numpy()
 
 
-def filled(block: np.ndarray, rows: int) -> np.ndarray:
+def in_fixed_calls(forward, arrays: tuple[np.ndarray | None, ...], rows: int) -> np.ndarray:
+    """``forward(*arrays)`` computed ``rows`` rows per call, the last call filled with copies of
+    its first row (``None`` arrays passed as they are), the outputs of the real rows joined."""
+    total, out = len(arrays[0]), []
+    for start in range(0, total, rows):
+        parts = [a if a is None else _filled(a[start:start + rows], rows) for a in arrays]
+        out.append(forward(*parts)[: total - start])
+    return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+
+
+def _filled(block: np.ndarray, rows: int) -> np.ndarray:
     """``block`` with copies of its first row appended up to ``rows`` rows."""
     if len(block) == rows:
         return block
