@@ -192,14 +192,14 @@ def asr_corpus(out_dir: str | Path, count: int = len(ASR_SENTENCES), *, seed: in
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rows, next_sentence = [], 0
-    passes = [list(range(len(sentences)))]
+    rng = np.random.default_rng(seed)
+    passes = [list(range(len(sentences)))]  # the sentences in order, then reshuffled passes
 
     def order(position: int) -> str:
         while position // len(sentences) >= len(passes):
             passes.append(list(rng.permutation(len(sentences))))
         return sentences[passes[position // len(sentences)][position % len(sentences)]]
 
-    rng = np.random.default_rng(seed)
     for index in range(count):
         voice = voices[(index + seed) % len(voices)]
         rate = rates[(2 * index + seed) % len(rates)]
