@@ -16,6 +16,23 @@ from importlib import metadata
 from typing import Callable
 
 
+# The first releases with the APIs the GPU code uses (pyproject's `gpu` extra says the same).
+TRITON_FLOOR = (3, 4)  # triton.knobs
+DALI_FLOOR = (2, 0)  # Pipeline(exec_dynamic=True): `.shape()` of GPU data read on the CPU
+
+
+def _meets(version: str, floor: tuple[int, ...]) -> bool:
+    parts = []
+    for piece in version.split(".")[:len(floor)]:
+        digits = "".join(ch for ch in piece if ch.isdigit()) if piece[:1].isdigit() else ""
+        parts.append(int(digits or 0))
+    return tuple(parts) >= floor
+
+
+def _dotted(floor: tuple[int, ...]) -> str:
+    return ".".join(map(str, floor))
+
+
 @dataclass(frozen=True)
 class Check:
     """One component of the report."""
@@ -185,6 +202,10 @@ def _check_triton() -> Check:
     if version is None:
         return _missing("triton", "fused GPU kernels (torch fallback on GPU)",
                         "pip install 'lanser-fast[gpu]'")
+    if not _meets(version, TRITON_FLOOR):
+        return Check("triton", False, version, f"older than {_dotted(TRITON_FLOOR)}, the first "
+                     "with triton.knobs: pip install 'triton>=" + _dotted(TRITON_FLOOR) + "'",
+                     "the Triton log-mel kernel (the torch front end runs instead)")
     interp = os.environ.get("TRITON_INTERPRET") == "1"
     return Check("triton", True, version,
                  "runs on CUDA GPUs; on CPU only under TRITON_INTERPRET=1"
@@ -194,6 +215,11 @@ def _check_triton() -> Check:
 def _check_dali() -> Check:
     for dist in ("nvidia-dali-cuda130", "nvidia-dali-cuda120", "nvidia-dali-cuda110"):
         version = _version(dist)
+        if version and not _meets(version, DALI_FLOOR):
+            return Check("DALI", False, version, f"{dist} older than {_dotted(DALI_FLOOR)}, the "
+                         "first with the dynamic executor as a Pipeline mode (GPU `.shape()`): "
+                         f"pip install '{dist}>={_dotted(DALI_FLOOR)}'",
+                         "DALI decoding and training crops (the torch loaders run instead)")
         if version:
             return Check("DALI", True, version,
                          f"{dist}: GPU pipelines need CUDA; CPU-only pipelines run anywhere", "")

@@ -58,7 +58,7 @@ def build_crop_pipeline(source, batch_size: int, crop: int, *, device: str = "cp
 
     target = float(SAMPLE_RATE)
 
-    @pipeline_def(enable_conditionals=True)
+    @pipeline_def(enable_conditionals=True, exec_dynamic=True)
     def crops():
         encoded, anchor, length = fn.external_source(
             source=source, num_outputs=3, batch=True,

@@ -92,8 +92,9 @@ def build_audio_pipeline(paths: Sequence[str], batch_size: int, *, device: str =
 
     target = float(sample_rate)
 
-    # Conditionals let a batch mix rates: only the rows that need it are resampled.
-    @pipeline_def(enable_conditionals=True)
+    # Conditionals let a batch mix rates: only the rows that need it are resampled. The dynamic
+    # executor lets `audio.shape()` of GPU data reach the CPU outputs.
+    @pipeline_def(enable_conditionals=True, exec_dynamic=True)
     def audio_pipeline():
         # Labels are the file indices: the caller maps rows back to paths from what DALI read.
         encoded, index = fn.readers.file(files=list(paths), labels=list(range(len(paths))),

@@ -61,12 +61,13 @@ INTERPRET_BLOCKS = Blocks(frames=512, samples=256, bins=128, finish=1024, warps=
 
 
 def triton_available() -> bool:
-    """True where the Triton kernel can run compiled: triton imports and CUDA is usable."""
+    """True where the Triton kernel can run compiled: a triton with ``triton.knobs`` (3.4 and
+    later) imports and CUDA is usable."""
     try:
-        import triton  # noqa: F401
+        import triton
     except ImportError:
         return False
-    return torch.cuda.is_available()
+    return hasattr(triton, "knobs") and torch.cuda.is_available()
 
 
 def log_mel_triton(waves: torch.Tensor, lengths: torch.Tensor,

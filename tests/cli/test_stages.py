@@ -45,6 +45,28 @@ def test_doctor_json_lists_the_stack():
     assert all(c["disables"] for c in missing)
 
 
+def test_gpu_version_floors_are_the_releases_with_the_apis_used(monkeypatch):
+    """triton.knobs arrived in Triton 3.4 and DALI's dynamic executor (GPU `.shape()`) became a
+    Pipeline mode in 2.0: the gpu extra asks for them, and doctor refuses older installs."""
+    import tomllib
+    from pathlib import Path
+
+    from lanser_fast import doctor
+
+    project = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
+    extra = project["project"]["optional-dependencies"]["gpu"]
+    assert f"triton>={doctor._dotted(doctor.TRITON_FLOOR)}" in extra
+    assert f"nvidia-dali-cuda130>={doctor._dotted(doctor.DALI_FLOOR)}" in extra
+    for version, ok in (("3.3.1", False), ("3.4.0", True), ("3.10.0", True)):
+        monkeypatch.setattr(doctor, "_version", lambda name, v=version: v)
+        assert doctor._check_triton().ok is ok, version
+    monkeypatch.setattr(doctor, "_version", lambda name: "1.53.0")
+    check = doctor._check_dali()
+    assert not check.ok and "nvidia-dali-cuda130>=2.0" in check.detail and check.disables
+    monkeypatch.setattr(doctor, "_version", lambda name: "2.0.0")
+    assert doctor._check_dali().ok
+
+
 def test_decode_end_to_end_with_error_rows_and_resume(speech_corpus, tmp_path):
     (speech_corpus / "broken.wav").write_bytes(b"RIFF....garbage")
     out, wavs = tmp_path / "out.parquet", tmp_path / "wav"
