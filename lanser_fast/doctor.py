@@ -15,7 +15,6 @@ from dataclasses import asdict, dataclass
 from importlib import metadata
 from typing import Callable
 
-
 # The first releases with the APIs the GPU code uses (pyproject's `gpu` extra says the same).
 TRITON_FLOOR = (3, 4)  # triton.knobs
 DALI_FLOOR = (2, 0)  # Pipeline(exec_dynamic=True): `.shape()` of GPU data read on the CPU

@@ -17,7 +17,7 @@ import torch
 from lanser_fast.data.examples import LabeledSet
 from lanser_fast.data.input_config import InputConfig
 from lanser_fast.data.loader import EvalItems, eval_loader
-from lanser_fast.metrics import Scores, score
+from lanser_fast.metrics import Scores, score, scores_from_confusion
 from lanser_fast.models.resnet import SpectrogramResNet
 from lanser_fast.train import checkpoint as ckpt
 from lanser_fast.train.config import TrainConfig
@@ -66,6 +66,26 @@ def evaluate_set(model: torch.nn.Module, data: LabeledSet, input_config: InputCo
                               batch_size, workers)
     reference = [ex.label for ex in data.examples]
     return score(reference, logits.argmax(axis=1), data.classes), logits
+
+
+def evaluate_shared(model: torch.nn.Module, data: LabeledSet, input_config: InputConfig,
+                    runtime: Runtime, group, batch_size: int = 16, workers: int = 0) -> Scores:
+    """Scores of ``model`` on ``data`` with the work split among the ranks of ``group`` (a
+    ``distributed.Dist``): rank r scores examples r, r + world, ...; the confusion matrices are
+    summed on every rank, so all ranks hold the same scores and none waits in a collective
+    while another validates alone (NCCL's watchdog ends a job whose collective waits too long).
+    """
+    if group.world == 1:
+        return evaluate_set(model, data, input_config, runtime, batch_size, workers)[0]
+    share = data.examples[group.rank::group.world]
+    confusion = np.zeros((len(data.classes), len(data.classes)), np.int64)
+    if share:
+        mine, _ = evaluate_set(model, data.subset(share), input_config, runtime, batch_size,
+                               workers)
+        confusion = mine.confusion
+    total = torch.from_numpy(confusion).to(group.device)
+    torch.distributed.all_reduce(total)
+    return scores_from_confusion(total.cpu().numpy(), data.classes)
 
 
 def write_predictions(data: LabeledSet, logits: np.ndarray, path: str | os.PathLike,

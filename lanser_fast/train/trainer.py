@@ -32,7 +32,7 @@ from lanser_fast.models.resnet import SpectrogramResNet, build_model
 from lanser_fast.train import checkpoint as ckpt
 from lanser_fast.train.config import TrainConfig
 from lanser_fast.train.distributed import Dist, setup
-from lanser_fast.train.evaluate import evaluate_set
+from lanser_fast.train.evaluate import evaluate_shared
 from lanser_fast.train.runtime import Runtime, fp32_means_fp32, lr_factor, resolve_runtime
 
 METRICS_CSV = "metrics.csv"
@@ -277,19 +277,17 @@ def _save(group: Dist, state: dict, step: int, best) -> None:
 
 def _validate(model, valid_set, input_config, runtime, config, group, state, step, epoch, best,
               log) -> dict | None:
-    if group.main:
-        scores, _ = evaluate_set(model, valid_set, input_config, runtime, config.eval_batch,
-                                 config.workers)
-        log.valid(step, epoch, scores.wa, scores.ua)
-        if best is None or scores.ua > best["ua"]:
-            best = {"step": step, "wa": scores.wa, "ua": scores.ua}
+    # Every rank scores its share and holds the summed scores, so every rank keeps the same
+    # `best` (it is saved in last.pt) and no rank waits in a collective while rank 0 validates.
+    scores = evaluate_shared(model, valid_set, input_config, runtime, group, config.eval_batch,
+                             config.workers)
+    log.valid(step, epoch, scores.wa, scores.ua)
+    if best is None or scores.ua > best["ua"]:
+        best = {"step": step, "wa": scores.wa, "ua": scores.ua}
+        if group.main:
             ckpt.save(state["out"] / ckpt.BEST, step=step, best=best,
                       **ckpt.model_content(model, input_config, state["classes"],
                                            state["taxonomy"]))
-    if group.world > 1:  # every rank keeps the same `best` (it is saved in last.pt)
-        holder = [best]
-        torch.distributed.broadcast_object_list(holder, src=0)
-        best = holder[0]
     return best
 
 
@@ -353,6 +351,8 @@ class _Log:
                                  f"{audio:.1f} audio-h/device-h")
 
     def valid(self, step, epoch, wa, ua) -> None:
+        if not self.on:
+            return
         self.csv.writerow({"kind": "valid", "step": step, "epoch": epoch, "lr": "", "loss": "",
                            "samples_per_s": "", "audio_h_per_device_h": "",
                            "wa": f"{wa:.6f}", "ua": f"{ua:.6f}"})

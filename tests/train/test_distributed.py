@@ -5,6 +5,8 @@
   micro-batch in both, so the weights agree up to float summation order (all-reduce vs sum).
 - A run killed with SIGKILL after a checkpoint and started again ends with exactly the weights,
   optimizer state and logs of a run that was never interrupted.
+- Validation is shared by the ranks (each scores its share, the confusions are summed), so no
+  rank waits in a collective while rank 0 validates alone.
 """
 
 from __future__ import annotations
@@ -17,12 +19,21 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
 
+from lanser_fast.data.input_config import InputConfig
+from lanser_fast.data.tables import read_table
 from lanser_fast.models import ModelConfig
 from lanser_fast.models.resnet import build_model
 from lanser_fast.train import checkpoint as ckpt
+from lanser_fast.train import evaluate
+from lanser_fast.train.config import TrainConfig
+from lanser_fast.train.distributed import Dist
+from lanser_fast.train.runtime import resolve_runtime
 
 BIN = Path(sys.executable).parent
 SMALL = ["--arch", "resnet18", "--width", "8", "--crop-s", "1.0", "--valid-fraction", "0",
@@ -106,3 +117,46 @@ def test_killed_run_resumes_to_the_uninterrupted_weights(table, tmp_path):
     steps = [int(r["step"]) for r in csv.DictReader(open(out / "metrics.csv"))
              if r["kind"] == "train"]
     assert steps == list(range(1, whole["step"] + 1))  # each step logged once
+
+
+def _validation_setup(table):
+    data = read_table(table)
+    data = data.subset(data.examples[:15])  # odd: the ranks' shares differ in size
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(arch="resnet18", n_classes=len(data.classes), width=8)).eval()
+    runtime = resolve_runtime(TrainConfig(precision="fp32", compile="off"), torch.device("cpu"))
+    return data, model, runtime, InputConfig(crop_s=1.0)
+
+
+def _shared_validation_rank(rank, table, store, out):
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=2)
+    data, model, runtime, input_config = _validation_setup(table)
+    scored = []
+    whole = evaluate.utterance_logits
+
+    def recording(model, items, *args):
+        scored.extend(ex.id for ex in items.examples)
+        return whole(model, items, *args)
+
+    evaluate.utterance_logits = recording
+    scores = evaluate.evaluate_shared(model, data, input_config, runtime,
+                                      Dist(rank, 2, rank, torch.device("cpu")))
+    np.save(Path(out) / f"confusion{rank}.npy", scores.confusion)
+    Path(out, f"scored{rank}.txt").write_text("\n".join(scored))
+    dist.destroy_process_group()
+
+
+def test_validation_is_shared_by_the_ranks_with_the_whole_set_scores(table, tmp_path):
+    """Rank 0 validating alone left the other ranks waiting in a collective for the whole
+    validation (NCCL's watchdog kills such a job): each rank scores half now, and both hold the
+    scores of the whole set."""
+    mp.spawn(_shared_validation_rank, args=(str(table), str(tmp_path / "store"), str(tmp_path)),
+             nprocs=2)
+    data, model, runtime, input_config = _validation_setup(table)
+    whole, _ = evaluate.evaluate_set(model, data, input_config, runtime)
+    shares = [(tmp_path / f"scored{rank}.txt").read_text().split("\n") for rank in (0, 1)]
+    assert sorted(shares[0] + shares[1]) == sorted(ex.id for ex in data.examples)
+    assert (len(shares[0]), len(shares[1])) == (8, 7)
+    for rank in (0, 1):
+        assert np.array_equal(np.load(tmp_path / f"confusion{rank}.npy"), whole.confusion)
