@@ -35,6 +35,9 @@ WORKERS = typer.Option(1, "--workers", min=1, help="CPU: worker processes sharin
 GPUS = typer.Option(0, "--gpus", min=0, help="One worker process per GPU (0: no GPU workers).")
 RAY = typer.Option(None, "--ray", help="Run as a Ray Data job on the Ray cluster at this "
                                        "address (auto, ray://host:10001, local).")
+RAY_WAIT = typer.Option(300.0, "--ray-wait-s", min=1.0, help="--ray: how long a job whose "
+                        "cluster lost nodes waits for them while no input finishes, then stops "
+                        "(exit 1; finished rows kept, the same command resumes).")
 FORCE = typer.Option(False, "--force", help="Resume into a folder written with other settings "
                                             "(its rows keep theirs).")
 DRY_RUN = typer.Option(False, "--dry-run", help="Check inputs, models and the output folder, "
@@ -58,7 +61,7 @@ def label(
     precision: str = opt.PRECISION, empty: str = opt.EMPTY, workers: int = WORKERS,
     gpus: int = GPUS, ray: Optional[str] = RAY, force: bool = FORCE, dry_run: bool = DRY_RUN,
     stop_first: int = opt.STOP_FIRST, stop_fraction: float = opt.STOP_FRACTION,
-    retry_errors: Optional[str] = opt.RETRY_ERRORS,
+    retry_errors: Optional[str] = opt.RETRY_ERRORS, ray_wait_s: float = RAY_WAIT,
 ) -> None:
     """Transcripts and weak emotion labels of a corpus: the LanSER labeling job.
 
@@ -103,9 +106,12 @@ def label(
             connect(ray)
     if dry_run:
         return _echo_dry_run(items, out, config, prepared, workers, gpus, ray)
-    with run_failures(WorkerError, OutputError, prefix="label"), systemic_failures("label"), \
+    from lanser_fast.label.ray_job import ClusterLost
+
+    with run_failures(WorkerError, OutputError, ClusterLost, prefix="label"), \
+            systemic_failures("label"), \
             progress("label", counted=False, line="loading models") as update:
-        summary = _run(items, out, config, workers, gpus, ray, force, retry,
+        summary = _run(items, out, config, workers, gpus, ray, force, retry, ray_wait_s,
                        lambda s: update(line=s.progress_line()))
     from rich.console import Console
 
@@ -173,14 +179,14 @@ def prepare_checked(config, export: bool = True) -> list:
         return prepare_models(config, export=export)
 
 
-def _run(items, out, config, workers, gpus, ray, force, retry, on_progress):
+def _run(items, out, config, workers, gpus, ray, force, retry, ray_wait_s, on_progress):
     """The run itself: a Ray job, or here (one process: its models loaded first, so a bad
     setting fails as a usage error before the output folder is touched)."""
     if ray is not None:
         from lanser_fast.label.ray_job import label_with_ray
 
         return label_with_ray(items, out, config, address=ray, force=force,
-                              on_progress=on_progress)
+                              on_progress=on_progress, lost_wait_s=ray_wait_s)
     from lanser_fast.label.corpus import label_corpus
     from lanser_fast.label.pipeline import Labeler
 

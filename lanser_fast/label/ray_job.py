@@ -10,11 +10,19 @@ clusters) (``stage_plan``). The rows stream back to the driver, which writes eac
 as one group as soon as all of them have arrived, through the stop guard
 (``lanser_fast.stop_guard``: a model failing as a whole ends the job with ``SystemicFailure``
 before its rows land). Killing the driver ends the job; the same command resumes.
+
+A node that dies takes its actors with it; Ray restarts them where resources allow, so a job
+whose node comes back (or is replaced) goes on. While the cluster has fewer GPUs or CPUs than
+when the job started and no input finishes, the driver waits ``lost_wait_s`` (``--ray-wait-s``),
+then stops the job with ``ClusterLost``: the finished inputs' rows are written, the same command
+resumes the rest once the nodes are back.
 """
 
 from __future__ import annotations
 
 import os
+import queue
+import threading
 import time
 from dataclasses import asdict, dataclass, replace
 from typing import Iterable, Iterator
@@ -34,6 +42,8 @@ WINDOW_ITEMS = 4096  # inputs per Ray dataset
 ASR_BATCH_ITEMS = 16  # inputs per ASR actor call
 NLI_BATCH_ROWS = 256  # rows per NLI actor call
 MAX_CPUS_PER_ACTOR = 4  # CPU actors: threads each (every actor holds a copy of its model)
+LOST_WAIT_S = 300.0  # how long a job that lost nodes waits for them, with no input finishing
+POLL_S = 2.0  # how often the driver looks at the cluster while no rows arrive
 _INPUT, _GROUP = "_input", "_group_rows"  # which input a row belongs to, and its row count
 _STREAM_SCHEMA = RESULT_SCHEMA.append(pa.field(_INPUT, pa.string())).append(
     pa.field(_GROUP, pa.int32()))
@@ -41,9 +51,11 @@ _STREAM_SCHEMA = RESULT_SCHEMA.append(pa.field(_INPUT, pa.string())).append(
 
 def label_with_ray(items: Iterable[Item], out_dir, config: LabelConfig = LabelConfig(), *,
                    address: str | None = "auto", force: bool = False, on_progress=None,
-                   shard_rows: int = SHARD_ROWS, flush_s: float = FLUSH_S) -> LabelSummary:
+                   shard_rows: int = SHARD_ROWS, flush_s: float = FLUSH_S,
+                   lost_wait_s: float = LOST_WAIT_S) -> LabelSummary:
     """Label ``items`` on the Ray cluster at ``address`` ("auto", "ray://host:10001", "local"
-    to start one here, or None to use the one this process already joined)."""
+    to start one here, or None to use the one this process already joined). Raises
+    ``ClusterLost`` when the cluster shrank and no input finished for ``lost_wait_s`` s."""
     import ray
 
     connect(address)
@@ -59,13 +71,14 @@ def label_with_ray(items: Iterable[Item], out_dir, config: LabelConfig = LabelCo
                          flush_s=flush_s, clean=False) as writer:
             todo = skip_done(items, output.done, summary)
             try:  # a model failing as a whole stops the job before its rows land
-                for finished in guarded(_finished_inputs(todo, config, gpus, cpus), config.stop):
+                finished_inputs = _finished_inputs(todo, config, gpus, cpus, lost_wait_s)
+                for finished in guarded(finished_inputs, config.stop):
                     writer.write_group(finished.rows)
                     summary.count(finished.rows, _audio_s(finished.rows))
                     summary.wall_s = time.perf_counter() - started
                     if on_progress is not None:
                         on_progress(summary)
-            except SystemicFailure as exc:
+            except (SystemicFailure, ClusterLost) as exc:
                 output.record(config.as_dict(), "stopped", {"ray": address, "stopped": str(exc),
                                                             "summary": summary.as_dict()})
                 raise
@@ -82,19 +95,69 @@ class _Finished:
     rows: list[dict]  # one input's rows, all of them
 
 
-def _finished_inputs(todo: Iterable[Item], config: LabelConfig, gpus: int,
-                     cpus: int) -> Iterator[_Finished]:
+def _finished_inputs(todo: Iterable[Item], config: LabelConfig, gpus: int, cpus: int,
+                     lost_wait_s: float) -> Iterator[_Finished]:
     """The inputs' rows as the job streams them back, one input at a time once all its rows
     are in."""
     pending: dict[str, list[dict]] = {}
     for window in batched(todo, WINDOW_ITEMS):
-        for batch in _dataset(window, config, gpus, cpus).iter_batches(
-                batch_format="pyarrow", batch_size=None):
+        batches = _dataset(window, config, gpus, cpus).iter_batches(batch_format="pyarrow",
+                                                                    batch_size=None)
+        for batch in _watched(batches, {"GPU": gpus, "CPU": cpus}, lost_wait_s):
             for row in batch.to_pylist():
                 key, size = row.pop(_INPUT), row.pop(_GROUP)
                 pending.setdefault(key, []).append(row)
                 if len(pending[key]) == size:
                     yield _Finished(pending.pop(key))
+
+
+class ClusterLost(RuntimeError):
+    """The cluster lost nodes the job needs and did not get them back in time."""
+
+
+def _watched(batches: Iterator, started_with: dict[str, int], wait_s: float) -> Iterator:
+    """``batches``, read on a thread; raises ``ClusterLost`` once the cluster has had fewer of a
+    resource than ``started_with`` for ``wait_s`` seconds with no batch arriving (Ray Data
+    would otherwise wait for the lost actors forever)."""
+    import ray
+
+    arrived: queue.Queue = queue.Queue(maxsize=2)
+    end = object()
+
+    def pump():
+        try:
+            for batch in batches:
+                arrived.put(batch)
+            arrived.put(end)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the driver's thread
+            arrived.put(exc)
+
+    threading.Thread(target=pump, name="lanser-ray-rows", daemon=True).start()
+    short_since = None
+    while True:
+        try:
+            item = arrived.get(timeout=POLL_S)
+        except queue.Empty:
+            have = ray.cluster_resources()
+            lost = {k: (n, int(have.get(k, 0))) for k, n in started_with.items()
+                    if have.get(k, 0) < n}
+            if not lost:
+                short_since = None
+            elif short_since is None:
+                short_since = time.monotonic()
+            elif time.monotonic() - short_since >= wait_s:
+                what = ", ".join(f"{k} {was} -> {now}" for k, (was, now) in lost.items())
+                raise ClusterLost(
+                    f"the Ray cluster lost nodes ({what}) and no input finished for "
+                    f"{wait_s:.0f} s; the finished inputs' rows are written: bring the nodes "
+                    "back and run the same command to resume (--ray-wait-s sets the wait)")
+            continue
+        short_since = None
+        if item is end:
+            return
+        if isinstance(item, BaseException):
+            raise item
+        yield item
 
 
 class RayUnavailable(ValueError):

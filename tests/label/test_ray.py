@@ -68,9 +68,11 @@ def test_each_gpu_gets_one_actor_running_both_stages():
 
 
 def test_ray_job_with_gpus_gives_the_same_rows(baseline, corpus, tmp_path, hub_models,
-                                              label_cache):
+                                              label_cache, monkeypatch):
     """Two (fake) GPUs: the one-actor-per-GPU plan, on CPU tensors, gives the one-process rows."""
     import ray
+
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "98,99")  # the actors' masks: no real GPU
 
     from lanser_fast.label.ray_job import label_with_ray
 
