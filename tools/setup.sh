@@ -61,7 +61,7 @@ start=$(date +%s)
 "${pip[@]}" install -q "${constraints[@]}" -e "$here[$extras]"
 if [ ${#constraints[@]} -eq 0 ]; then  # a GPU: CTranslate2 4.x needs CUDA 12 cuBLAS and cuDNN 9,
   # which a CUDA 13 torch does not bring; lanser_fast/asr/cuda_libs.py loads them from here
-  "${pip[@]}" install -q nvidia-cublas-cu12 nvidia-cudnn-cu12
+  "${pip[@]}" install -q "nvidia-cublas-cu12>=12.4,<13" "nvidia-cudnn-cu12>=9,<10"
 fi
 echo "setup: installed lanser-fast[$extras] into $venv in $(( $(date +%s) - start )) s" \
      "($(du -sh "$venv" | cut -f1))"

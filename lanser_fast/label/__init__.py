@@ -78,9 +78,12 @@ its own shards (``part-w<rank>-*.parquet``) into the one folder. Workers die wit
 
 ``--ray ADDRESS`` runs the same stages as a Ray Data job on an existing cluster (``auto``,
 ``ray://host:10001``, or ``local``): inputs go out in windows of 4,096 (a million-row manifest
-is never held whole), through an ASR actor pool and an NLI actor pool (one of each per GPU,
-sharing it; on CPUs one of each per 8 cores, 4 threads each), and the rows stream back to the
-driver, which keeps the lock, the resume and the atomic shards.
+is never held whole), through one actor per GPU holding it whole and running both models (on
+CPUs, an ASR and an NLI actor pool of up to 4 threads per actor), and the rows stream back to
+the driver, which keeps the lock, the resume and the atomic shards. A job whose cluster lost
+nodes waits ``--ray-wait-s`` (300 s) with no input finishing, then stops (exit 1) with the
+finished rows written; the same command resumes (tested on a real two-node cluster on one
+machine with a worker raylet killed mid-run; the README says how to set up a real cluster).
 
 ``lanser-fast prepare`` resolves, downloads, converts (Hugging Face Whisper -> CTranslate2) and
 exports (NLI -> ONNX) every model once, under file locks. For an offline cluster, run it where

@@ -63,7 +63,10 @@ class Cluster:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
         self.address = f"127.0.0.1:{self.port}"
-        self.env = {**os.environ, "HOME": str(home), "RAY_USAGE_STATS_ENABLED": "0"}
+        # a Ray started earlier in this process leaves RAY_AUTH_MODE=token in its environment
+        # (seen with Ray 2.60): the cluster gets its own HOME and no inherited auth settings
+        self.env = {**{k: v for k, v in os.environ.items() if not k.startswith("RAY_AUTH")},
+                    "HOME": str(home), "RAY_USAGE_STATS_ENABLED": "0"}
         # fake GPUs 98 and 99: an actor's mask names no real device, on a GPU box too
         self.worker_env = {**self.env, "CUDA_VISIBLE_DEVICES": FAKE_GPUS}
         self._ray("start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(self.port),
