@@ -48,3 +48,21 @@ def test_every_part_runs_on_the_cpu(real_models, tmp_path):
                      "probe", "synthetic clips"):
         assert expected in checks, expected
     assert len(report["results"]) == 6  # front end, 2 engines, pipeline, 2 training steps
+
+
+def test_a_failing_part_is_a_failed_row_and_the_others_still_run(monkeypatch):
+    import torch
+
+    from tools import gpu_smoke
+
+    def broken(device, sizes, record, work):
+        raise RuntimeError("CUDA error: no kernel image is available\nmore detail")
+
+    def fine(device, sizes, record, work):
+        return [gpu_smoke.Row("NLI", "a check", "figures", True)]
+
+    monkeypatch.setattr(gpu_smoke, "PARTS", (("front end", broken), ("NLI", fine)))
+    rows = gpu_smoke.run(torch.device("cpu"), gpu_smoke.TINY)
+    assert [(r.part, r.ok) for r in rows] == [("front end", False), ("NLI", True)]
+    assert rows[0].result == "failed: RuntimeError: CUDA error: no kernel image is available"
+    assert "FAILED" in gpu_smoke.table(rows, "cpu")
