@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import base64
 import functools
+import json
 import os
 from pathlib import Path
+from typing import Sequence
 
 ROBERTA_SPECIALS = ("<s>", "<pad>", "</s>", "<unk>")
 ROBERTA_VOCAB_SIZE = 50265  # roberta-large-mnli and bart-large-mnli
@@ -113,25 +115,47 @@ def gpt2_tokenizer():
     return tok
 
 
-def roberta_tokenizer(cls_name: str = "RobertaTokenizer"):
+def roberta_tokenizer(cls_name: str = "RobertaTokenizer", texts: Sequence[str] | None = None):
     """RoBERTa/BART tokenizer: GPT-2 merges, RoBERTa's specials and vocabulary size.
 
     ``cls_name`` picks the transformers class (``RobertaTokenizer`` or ``BartTokenizer``); both
-    build ``<s> premise </s></s> hypothesis </s>`` pairs.
+    build ``<s> premise </s></s> hypothesis </s>`` pairs. ``texts``: a byte-level BPE trained on
+    them instead of GPT-2's merges, for machines without openai-whisper's assets (its token
+    counts are not RoBERTa's).
     """
     import transformers
 
-    gpt2_vocab, merges = _vocab_and_merges("gpt2")
-    vocab = {name: i for i, name in enumerate(ROBERTA_SPECIALS)}
-    for text, rank in sorted(gpt2_vocab.items(), key=lambda kv: kv[1]):
-        vocab[text] = rank + len(ROBERTA_SPECIALS)
-    for i in range(len(vocab), ROBERTA_MASK_ID):
-        vocab[f"madeupword{i - len(gpt2_vocab) - len(ROBERTA_SPECIALS):04d}"] = i
+    if texts is None:
+        gpt2_vocab, merges = _vocab_and_merges("gpt2")
+        vocab = {name: i for i, name in enumerate(ROBERTA_SPECIALS)}
+        for text, rank in sorted(gpt2_vocab.items(), key=lambda kv: kv[1]):
+            vocab[text] = rank + len(ROBERTA_SPECIALS)
+    else:
+        vocab, merges = _trained_vocab_and_merges(tuple(texts))
+    first = len(vocab)
+    for i in range(first, ROBERTA_MASK_ID):
+        vocab[f"madeupword{i - first:04d}"] = i
     vocab["<mask>"] = ROBERTA_MASK_ID
     cls = getattr(transformers, cls_name)
     # the hub tokenizers' limits: roberta-large-mnli 512, bart-large-mnli 1024 positions
     limit = 1024 if cls_name == "BartTokenizer" else 512
     return cls(vocab=vocab, merges=list(merges), model_max_length=limit)
+
+
+def _trained_vocab_and_merges(texts: tuple[str, ...]) -> tuple[dict[str, int],
+                                                                 list[tuple[str, str]]]:
+    """A byte-level BPE trained on ``texts``: RoBERTa's specials first, then the 256 byte
+    symbols (GPT-2's byte map), then the merges."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.train_from_iterator(texts, trainers.BpeTrainer(
+        vocab_size=ROBERTA_MASK_ID, min_frequency=2, special_tokens=list(ROBERTA_SPECIALS),
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False))
+    model = json.loads(bpe.to_str())["model"]
+    merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in model["merges"]]
+    return dict(model["vocab"]), merges
 
 
 def whisper_tokenizer(num_languages: int = 99):

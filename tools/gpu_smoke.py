@@ -150,12 +150,16 @@ def front_end(device: torch.device, sizes: Sizes, record, work: Path) -> list[Ro
 def _texts(count: int, seed: int) -> list[str]:
     """``count`` distinct transcripts: the synthetic sample's sentences, shuffled, numbered
     once they run out."""
-    from lanser_fast.synth.sentences import sentences
-
-    pool = [text for _, text in sentences()]
+    pool = _sentences()
     pool = [pool[i] for i in np.random.default_rng(seed).permutation(len(pool))]
     return [pool[i % len(pool)] + (f" ({i // len(pool)})" if i >= len(pool) else "")
             for i in range(count)]
+
+
+def _sentences() -> list[str]:
+    from lanser_fast.synth.sentences import sentences
+
+    return [text for _, text in sentences()]
 
 
 def nli(device: torch.device, sizes: Sizes, record, work: Path) -> list[Row]:
@@ -164,7 +168,13 @@ def nli(device: torch.device, sizes: Sizes, record, work: Path) -> list[Row]:
     from lanser_fast.taxonomy import DEFAULT_TEMPLATE, load_taxonomy
     from tools.tiny_models import build_nli
 
-    model = build_nli(work / f"roberta-{sizes.nli_size}-mnli", "roberta", sizes.nli_size)
+    # GPT-2's merges come from openai-whisper's assets; a stock image has none: a byte-level
+    # BPE trained on the sentence bank stands in (other token counts than RoBERTa's)
+    trained = importlib.util.find_spec("whisper") is None
+    bank = _texts(len(_sentences()), seed=0) if trained else None
+    model = build_nli(work / f"roberta-{sizes.nli_size}-mnli", "roberta", sizes.nli_size,
+                      bpe_texts=bank)
+    bpe = ", BPE trained here" if trained else ""
     taxonomy = load_taxonomy("goemotions28")
     config = ScoreConfig(model=str(model), engine="torch", taxonomy="goemotions28")
 
@@ -196,7 +206,8 @@ def nli(device: torch.device, sizes: Sizes, record, work: Path) -> list[Row]:
                      impl=f"lanser_fast torch engine {precision}", role="ours", unit="pairs/s",
                      median=rate, min=rate, max=rate, device=_device_name(device),
                      extra={"max_abs_diff_vs_cpu_fp32": worst, "top1_agreement": agree})
-        rows.append(Row("NLI", f"torch engine {precision} vs CPU fp32, roberta-{sizes.nli_size}",
+        rows.append(Row("NLI", f"torch engine {precision} vs CPU fp32, roberta-{sizes.nli_size}"
+                        + bpe,
                         f"max |diff| {worst:.1e}, top-1 {100 * agree:.0f} %, {rate:,.0f} pairs/s",
                         ok))
     rows.append(_guarded("NLI", "Hugging Face zero-shot pipeline fp32 (reference), same GPU",
@@ -308,7 +319,8 @@ def asr(device: torch.device, sizes: Sizes, record, work: Path) -> list[Row]:
     missing = [m for m in ("ctranslate2", "faster_whisper", "soundfile")
                if importlib.util.find_spec(m) is None]
     if missing:
-        why = f"not run: {', '.join(missing)} not installed (pip install -e '.[gpu]')"
+        why = f"not run: {', '.join(missing)} not installed (pip install -e ., the package's " \
+              "dependencies)"
         return [Row("ASR", "CTranslate2 CUDA probe", why, None),
                 Row("ASR", "label --gpus 1 on synthetic clips", why, None)]
     from lanser_fast.asr.transcriber import TranscribeConfig, Transcriber
@@ -381,8 +393,13 @@ NOT_RUN = {"front end": ["Triton log-mel vs log_mel_ref, every preset",
 
 
 def run(device: torch.device | None, sizes: Sizes = Sizes(), record=None) -> list[Row]:
-    """Every part's rows on ``device`` (None: no CUDA device, every row says so); a part that
-    raises gives one failed row with the error and the others still run."""
+    """Every part's rows on ``device`` (None: no CUDA device, every row says so), measurements
+    into ``record`` (a ``bench.record.Record``; None: a new one); a part that raises gives one
+    failed row with the error and the others still run."""
+    if record is None:
+        from lanser_fast.bench.record import Record
+
+        record = Record.new(ROOT)
     if device is None:
         reason = f"not run: no CUDA device (torch {torch.__version__} sees none)"
         return [Row(part, check, reason, None) for part, checks in NOT_RUN.items()

@@ -124,13 +124,15 @@ def build_whisper(out_dir: str | Path, size: str = "tiny", *, seed: int = 0) -> 
 
 
 def build_nli(out_dir: str | Path, family: str = "roberta", size: str = "tiny", *,
-              seed: int = 0, labels: Sequence[str] | None = None) -> Path:
+              seed: int = 0, labels: Sequence[str] | None = None,
+              bpe_texts: Sequence[str] | None = None) -> Path:
     """A random-weight MNLI classifier shaped like roberta-large-mnli (``family="roberta"``,
     labels CONTRADICTION/NEUTRAL/ENTAILMENT), bart-large-mnli (``"bart"``, lowercase labels) or
     MoritzLaurer's DeBERTa-v3 NLI models (``"deberta"``: entailment/neutral/contradiction, so
     entailment = 0), with a realistic tokenizer (byte-level BPE; DeBERTa: a trained Unigram),
     saved to ``out_dir``. ``labels`` replaces the family's classes (e.g. ``("entailment",
-    "not_entailment")``, the two-class zero-shot models)."""
+    "not_entailment")``, the two-class zero-shot models). ``bpe_texts``: RoBERTa/BART get a
+    byte-level BPE trained on them instead of GPT-2's (``bpe_tokenizers.roberta_tokenizer``)."""
     import torch
     from transformers import (
         BartConfig,
@@ -156,7 +158,7 @@ def build_nli(out_dir: str | Path, family: str = "roberta", size: str = "tiny", 
         )
         model = RobertaForSequenceClassification(config).eval()
         head = model.classifier.out_proj
-        tokenizer = roberta_tokenizer("RobertaTokenizer")
+        tokenizer = roberta_tokenizer("RobertaTokenizer", bpe_texts)
     elif family == "bart":
         labels = list(labels or ["contradiction", "neutral", "entailment"])
         config = BartConfig(
@@ -171,7 +173,7 @@ def build_nli(out_dir: str | Path, family: str = "roberta", size: str = "tiny", 
         )
         model = BartForSequenceClassification(config).eval()
         head = model.classification_head.out_proj
-        tokenizer = roberta_tokenizer("BartTokenizer")
+        tokenizer = roberta_tokenizer("BartTokenizer", bpe_texts)
     elif family == "deberta":
         from transformers import DebertaV2Config, DebertaV2ForSequenceClassification
 
