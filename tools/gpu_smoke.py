@@ -1,13 +1,15 @@
 """Every GPU path of lanser-fast in one command, with figures: ``python -m tools.gpu_smoke``.
 
 Needs what a stock CUDA PyTorch image has (torch, triton, transformers, numpy) and this source
-tree; no install of the package. About 5 minutes on one H100/H200. Parts:
+tree; no install of the package. Sized for 8 minutes on one H100/H200 (not yet run on one).
+Parts:
 
 - front end: the Triton log-mel kernel against ``log_mel_ref`` (max |diff|) for every preset at
   awkward lengths, and its speed on 64 x 30 s clips (audio-h per GPU-h, fp32 TFLOP/s vs peak);
 - NLI: the torch engine at roberta-large size (random weights, real config) in fp32 / bf16 /
   fp16 against the CPU fp32 engine (max |diff| of the scores, top-1 agreement), its pairs/s and
-  the Hugging Face zero-shot pipeline's on the same GPU;
+  the Hugging Face zero-shot pipeline's on the same GPU (tokenizer: GPT-2's BPE where
+  openai-whisper's assets are installed, else a byte-level BPE trained on the sentence bank);
 - training: the ResNet-50 step as the trainer runs it by default (bf16, channels-last,
   torch.compile; compile time apart) against eager fp32 (TF32 off): s/step, TFLOP/s vs peak;
 - ASR, where CTranslate2 imports: the CUDA probe of a Transcriber, then ``label --gpus 1`` on
