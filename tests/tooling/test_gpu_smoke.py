@@ -27,21 +27,28 @@ def test_without_cuda_every_row_says_why(tmp_path):
         assert row["check"] in done.stdout
 
 
-def test_every_part_runs_on_the_cpu(real_models, tmp_path):
-    script = ("import json, torch\n"
-              "from tools import gpu_smoke as g\n"
-              "from lanser_fast.bench.record import Record\n"
-              "record = Record.new()\n"
-              "rows = g.run(torch.device('cpu'), g.TINY, record)\n"
-              "print(g.table(rows, 'cpu'))\n"
-              "print(json.dumps({'rows': [vars(r) for r in rows],"
-              " 'results': [m.impl for m in record.results]}))\n")
+def _parts_on_the_cpu(prelude: str = "") -> tuple[dict, str]:
+    """Every part run at ``TINY`` sizes on the CPU in a fresh process (Triton interpreted, which
+    needs the variable before triton is imported), after ``prelude``: rows and record entries."""
+    script = prelude + (
+        "import json, torch\n"
+        "from tools import gpu_smoke as g\n"
+        "from lanser_fast.bench.record import Record\n"
+        "record = Record.new()\n"
+        "rows = g.run(torch.device('cpu'), g.TINY, record)\n"
+        "print(g.table(rows, 'cpu'))\n"
+        "print(json.dumps({'rows': [vars(r) for r in rows],"
+        " 'results': [m.impl for m in record.results]}))\n")
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
                           text=True, timeout=600, env={**os.environ, "TRITON_INTERPRET": "1"})
     assert done.returncode == 0, done.stdout + done.stderr
-    report = json.loads(done.stdout.strip().splitlines()[-1])
+    return json.loads(done.stdout.strip().splitlines()[-1]), done.stdout
+
+
+def test_every_part_runs_on_the_cpu(real_models):
+    report, printed = _parts_on_the_cpu()
     failed = [r for r in report["rows"] if r["ok"] is not True]
-    assert not failed, done.stdout
+    assert not failed, printed
     checks = " ".join(r["check"] for r in report["rows"])
     for expected in ("whisper-80 vs log_mel_ref", "whisper-128", "ser-64", "fp32 vs CPU",
                      "bf16 vs CPU", "zero-shot pipeline", "default (auto)", "eager fp32",
@@ -68,14 +75,7 @@ machinery.PathFinder.find_spec = classmethod(_find_spec)
 def test_the_parts_need_nothing_beyond_a_stock_cuda_pytorch_image():
     """With what such an image lacks hidden, every part but ASR runs (the NLI tokenizer is
     trained on the sentence bank instead of GPT-2's merges from openai-whisper's assets)."""
-    script = HIDE + ("import json, torch\n"
-                     "from tools import gpu_smoke as g\n"
-                     "rows = g.run(torch.device('cpu'), g.TINY)\n"
-                     "print(json.dumps([vars(r) for r in rows]))\n")
-    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
-                          text=True, timeout=600, env={**os.environ, "TRITON_INTERPRET": "1"})
-    assert done.returncode == 0, done.stdout + done.stderr
-    rows = json.loads(done.stdout.strip().splitlines()[-1])
+    rows = _parts_on_the_cpu(HIDE)[0]["rows"]
     assert all(r["ok"] for r in rows if r["part"] != "ASR"), rows
     assert any("BPE trained here" in r["check"] for r in rows)
     asr = [r for r in rows if r["part"] == "ASR"]
