@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import shutil
 import subprocess
 import sys
@@ -85,17 +86,11 @@ def _device_name(device: torch.device) -> str:
     return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
 
 
-def _peak(device: torch.device, precision: str) -> float | None:
-    from lanser_fast.bench.peaks import gpu_peaks
+def _of_peak(gflops: float, device: torch.device, precision: str) -> str:
+    """``gflops`` against the device's peak at ``precision``, as the benchmark tables say it."""
+    from lanser_fast.bench.peaks import hardware_use
 
-    peaks = gpu_peaks(_device_name(device)) if device.type == "cuda" else None
-    return peaks[0].get(precision) if peaks else None
-
-
-def _of_peak(tflops: float, device: torch.device, precision: str) -> str:
-    peak = _peak(device, precision)
-    return f"{tflops:.3g} TFLOP/s" + (f" ({100 * tflops / peak:.0f} % of {precision} peak "
-                                      f"{peak:.0f})" if peak else "")
+    return hardware_use({"gflop_per_s": gflops, "precision": precision}, _device_name(device))
 
 
 def _measurement(record, **fields) -> None:
@@ -134,16 +129,16 @@ def front_end(device: torch.device, sizes: Sizes, record, work: Path) -> list[Ro
     seconds = min(_timed(run, device) for _ in range(5))
     audio_s = sizes.clips * clip / 16_000
     rate = audio_s / seconds  # audio-s per device-s = audio-h per device-h
-    tflops = kernel_flops(get_preset("whisper-80"), feats.shape[0] * feats.shape[-1]) / seconds
-    tflops /= 1e12
+    gflops = kernel_flops(get_preset("whisper-80"), feats.shape[0] * feats.shape[-1]) / seconds
+    gflops /= 1e9
     _measurement(record, stage="features", workload=f"{sizes.clips} x {clip / 16_000:.0f} s "
                  "whisper-80", impl="lanser_fast log_mel (Triton)", role="ours",
                  unit="audio-h/device-h", median=rate, min=rate, max=rate,
                  device=_device_name(device),
-                 extra={"gflop_per_s": tflops * 1e3, "precision": "fp32"})
+                 extra={"gflop_per_s": gflops, "precision": "fp32"})
     rows.append(Row("front end", f"Triton log-mel whisper-80, {sizes.clips} x "
                     f"{clip / 16_000:.0f} s", f"{rate:,.0f} audio-h per device-h, "
-                    + _of_peak(tflops, device, "fp32"), True))
+                    + _of_peak(gflops, device, "fp32"), True))
     return rows
 
 
@@ -173,7 +168,7 @@ def nli(device: torch.device, sizes: Sizes, record, work: Path) -> list[Row]:
     # GPT-2's merges come from openai-whisper's assets; a stock image has none: a byte-level
     # BPE trained on the sentence bank stands in (other token counts than RoBERTa's)
     trained = importlib.util.find_spec("whisper") is None
-    bank = _texts(len(_sentences()), seed=0) if trained else None
+    bank = _sentences() if trained else None
     model = build_nli(work / f"roberta-{sizes.nli_size}-mnli", "roberta", sizes.nli_size,
                       bpe_texts=bank)
     bpe = ", BPE trained here" if trained else ""
@@ -222,11 +217,12 @@ def _guarded(part: str, check: str, fn, *args) -> Row:
     try:
         return fn(*args)
     except Exception as exc:  # noqa: BLE001 - reported in the table
-        return Row(part, check, f"failed: {type(exc).__name__}: {_first_line(exc)}", False)
+        return _failed(part, check, exc)
 
 
-def _first_line(exc: BaseException) -> str:
-    return str(exc).splitlines()[0] if str(exc) else ""
+def _failed(part: str, check: str, exc: BaseException) -> Row:
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    return Row(part, check, f"failed: {type(exc).__name__}: {first}", False)
 
 
 def _zero_shot(device, sizes, record, model, taxonomy, template) -> Row:
@@ -301,7 +297,7 @@ def _train_step(device, sizes, record, name, config, batch, step_flop) -> Row:
 
     first_s = _timed(lambda: steps(1), device)  # compilation and allocator warm-up
     per_step = _timed(lambda: steps(sizes.train_steps), device) / sizes.train_steps
-    tflops = step_flop / per_step / 1e12
+    gflops = step_flop / per_step / 1e9
     rate = sizes.train_batch * sizes.train_frames / 100 / per_step  # 10 ms frames
     _measurement(record, stage="train", workload=f"{sizes.train_arch}, batch "
                  f"{sizes.train_batch} x 1x64x{sizes.train_frames}, AdamW",
@@ -309,9 +305,9 @@ def _train_step(device, sizes, record, name, config, batch, step_flop) -> Row:
                  role="reference" if "reference" in name else "ours", unit="audio-h/device-h",
                  median=rate, min=rate, max=rate, device=_device_name(device),
                  extra={"s_per_step": per_step, "first_step_s": first_s,
-                        "gflop_per_s": tflops * 1e3, "precision": runtime.precision})
+                        "gflop_per_s": gflops, "precision": runtime.precision})
     return Row("training", f"{sizes.train_arch} step, {name}: {runtime.describe()}",
-               f"{per_step * 1e3:.1f} ms/step, {_of_peak(tflops, device, runtime.precision)}, "
+               f"{per_step * 1e3:.1f} ms/step, {_of_peak(gflops, device, runtime.precision)}, "
                f"first step {first_s:.1f} s", True)
 
 
@@ -349,14 +345,12 @@ def asr(device: torch.device, sizes: Sizes, record, work: Path) -> list[Row]:
 
 def _label_run(device: torch.device, sizes: Sizes, work: Path) -> Row:
     clips, out = work / "clips", work / "labels.parquet"
-    python = [sys.executable, "-c"]
-    synth = "from lanser_fast.synth.__main__ import main; main()"
-    label = "from lanser_fast.cli import main; main()"
+    label = "from lanser_fast.cli import main; main()"  # the package need not be installed
     gpus = ["--gpus", "1"] if device.type == "cuda" else []
     hide = {} if device.type == "cuda" else {"CUDA_VISIBLE_DEVICES": ""}  # a CPU run stays one
-    steps = [[*python, synth, "pretrain", "--out", str(clips), "--count",
-              str(sizes.label_clips)],
-             [*python, label, "label", str(clips), "--asr-model", "base", "--labeler",
+    steps = [[sys.executable, "-m", "lanser_fast.synth", "pretrain", "--out", str(clips),
+              "--count", str(sizes.label_clips)],
+             [sys.executable, "-c", label, "label", str(clips), "--asr-model", "base", "--labeler",
               "similarity", "--taxonomy", "cremad6", "--out", str(out), *gpus]]
     started = time.perf_counter()
     for cmd in steps:
@@ -377,8 +371,6 @@ def _label_run(device: torch.device, sizes: Sizes, work: Path) -> Row:
 
 
 def _env() -> dict:
-    import os
-
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     return {**os.environ, "PYTHONPATH": path}
 
@@ -413,8 +405,7 @@ def run(device: torch.device | None, sizes: Sizes = Sizes(), record=None) -> lis
             try:
                 got = part(device, sizes, record, Path(tmp))
             except Exception as exc:  # noqa: BLE001 - reported in the table, the rest runs
-                got = [Row(name, "the part as a whole",
-                           f"failed: {type(exc).__name__}: {_first_line(exc)}", False)]
+                got = [_failed(name, "the part as a whole", exc)]
             print(f"gpu_smoke: {name} done in {time.perf_counter() - started:.0f} s",
                   file=sys.stderr, flush=True)
             rows.extend(got)

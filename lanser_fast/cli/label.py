@@ -21,6 +21,7 @@ from lanser_fast.cli.base import (
     systemic_failures,
     usage_errors,
 )
+from lanser_fast.label.config import LOST_WAIT_S
 
 PANEL = "Weak labeling"
 TRANSCRIPTS = typer.Option("asr", "--transcripts", help="asr (Whisper) or manifest (the inputs' "
@@ -35,7 +36,7 @@ WORKERS = typer.Option(1, "--workers", min=1, help="CPU: worker processes sharin
 GPUS = typer.Option(0, "--gpus", min=0, help="One worker process per GPU (0: no GPU workers).")
 RAY = typer.Option(None, "--ray", help="Run as a Ray Data job on the Ray cluster at this "
                                        "address (auto, ray://host:10001, local).")
-RAY_WAIT = typer.Option(300.0, "--ray-wait-s", min=1.0, help="--ray: how long a job whose "
+RAY_WAIT = typer.Option(LOST_WAIT_S, "--ray-wait-s", min=1.0, help="--ray: how long a job whose "
                         "cluster lost nodes waits for them while no input finishes, then stops "
                         "(exit 1; finished rows kept, the same command resumes).")
 FORCE = typer.Option(False, "--force", help="Resume into a folder written with other settings "

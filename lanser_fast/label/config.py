@@ -10,6 +10,7 @@ from lanser_fast.nli.scorer import ScoreConfig
 from lanser_fast.stop_guard import StopRule
 
 TRANSCRIPT_SOURCES = ("asr", "manifest")  # Whisper, or the inputs' own transcript column
+LOST_WAIT_S = 300.0  # --ray: how long a job that lost nodes waits for them, no input finishing
 NLI_CHUNK = {"cuda": 256, "cpu": 32}  # transcripts (from many files) per NLI call, when 0:
 # big enough for full engine batches, small enough that rows reach disk often on a CPU
 

@@ -29,7 +29,7 @@ from typing import Iterable, Iterator
 
 import pyarrow as pa
 
-from lanser_fast.label.config import LabelConfig
+from lanser_fast.label.config import LOST_WAIT_S, LabelConfig
 from lanser_fast.label.corpus import FLUSH_S, SHARD_ROWS
 from lanser_fast.label.output import open_output
 from lanser_fast.label.summary import LabelSummary
@@ -42,7 +42,6 @@ WINDOW_ITEMS = 4096  # inputs per Ray dataset
 ASR_BATCH_ITEMS = 16  # inputs per ASR actor call
 NLI_BATCH_ROWS = 256  # rows per NLI actor call
 MAX_CPUS_PER_ACTOR = 4  # CPU actors: threads each (every actor holds a copy of its model)
-LOST_WAIT_S = 300.0  # how long a job that lost nodes waits for them, with no input finishing
 POLL_S = 2.0  # how often the driver looks at the cluster while no rows arrive
 _INPUT, _GROUP = "_input", "_group_rows"  # which input a row belongs to, and its row count
 _STREAM_SCHEMA = RESULT_SCHEMA.append(pa.field(_INPUT, pa.string())).append(

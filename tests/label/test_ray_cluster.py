@@ -79,7 +79,7 @@ class Cluster:
                   json.dumps({WORKER_TAG: 1}), "--object-store-memory", str(100 << 20),
                   env=self.worker_env)
         deadline = time.monotonic() + 60
-        while "GPU: 2" not in self._status() and "2.0 GPU" not in self._status():
+        while "/2.0 GPU" not in self._status():  # "0.0/2.0 GPU" once the node has joined
             assert time.monotonic() < deadline, "the worker node did not join"
             time.sleep(1)
 
